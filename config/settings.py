@@ -1,0 +1,176 @@
+"""Settings for Ordinal, read from the environment (and an optional .env file)."""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")
+
+# Where the embedded default keeps its SQLite files (and the test copies of them).
+VAR_DIR = Path(env.str("ORDINAL_VAR_DIR", default=str(BASE_DIR / "var")))
+
+# --- Core ---------------------------------------------------------------------
+# DEV ONLY: these defaults make the embedded mode work out of the box.
+# Production must set SECRET_KEY, DEBUG=False and ALLOWED_HOSTS.
+SECRET_KEY = env.str("SECRET_KEY", default="django-insecure-DEV-ONLY-do-not-use-in-production")
+DEBUG = env.bool("DEBUG", default=True)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "eventlog",
+    "orders_write",
+    "orders_read",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Databases ----------------------------------------------------------------
+# "default" is the write side (event log, users, idempotency records);
+# "read" holds the projections. The router keeps each app on its side.
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _database(var: str, sqlite_name: str) -> dict:
+    config = env.db_url(var, default=f"sqlite:///{VAR_DIR / sqlite_name}.sqlite3")
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # IMMEDIATE takes the write lock at BEGIN, so concurrent writers queue on the
+        # busy timeout instead of failing with "database is locked" on lock upgrade.
+        config.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 30})
+        # Tests run on files too: threads and worker processes must share them.
+        config["TEST"] = {"NAME": str(VAR_DIR / f"test_{sqlite_name}.sqlite3")}
+    else:
+        config.setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+        config.setdefault("CONN_HEALTH_CHECKS", True)
+    return config
+
+
+DATABASES = {
+    "default": _database("DATABASE_URL", "write"),
+    "read": _database("READ_DATABASE_URL", "read"),
+}
+DATABASE_ROUTERS = ["config.routers.ReadWriteRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Auth, i18n, static ----------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- REST framework -----------------------------------------------------------------
+REST_FRAMEWORK = {
+    # Token first: an anonymous client gets 401 with "WWW-Authenticate: Token".
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["config.problems.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "config.problems.problem_exception_handler",
+    # Throttling is a courtesy to well-behaved clients, not a security control.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="120/minute"),
+        "user": env.str("THROTTLE_USER", default="6000/minute"),
+    },
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+# --- Ordinal ----------------------------------------------------------------------------
+# How often a command is retried against fresh state when another command won the version.
+ORDINAL_COMMAND_RETRIES = env.int("ORDINAL_COMMAND_RETRIES", default=30)
+# How long a query with ?min_position= waits for the projections (seconds).
+ORDINAL_READ_WAIT_SECONDS = env.float("ORDINAL_READ_WAIT_SECONDS", default=3.0)
+
+# --- Celery ---------------------------------------------------------------------------
+# Without a broker, tasks run eagerly, right after the write transaction commits.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://"
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A publish that cannot reach the broker gives up quickly: the event is already
+# committed, and the periodic sweep will pick it up.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+# Well above the longest task, so a slow batch is not redelivered mid-run.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_TIMEZONE = "UTC"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}

@@ -1,0 +1,30 @@
+"""URL configuration: the API under /api/, the admin, and health checks."""
+
+from django.contrib import admin
+from django.http import JsonResponse
+from django.urls import include, path
+from rest_framework.authtoken.views import obtain_auth_token
+
+from orders_read.urls import routes as read_routes
+from orders_write.urls import routes as write_routes
+
+from .routing import merge_routes
+
+
+def healthz(request):
+    """Answer 200 while the process is alive."""
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/", include("rest_framework.urls")),
+    path("api/", include(merge_routes(write_routes, read_routes))),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "config.problems.handler400"
+handler403 = "config.problems.handler403"
+handler404 = "config.problems.handler404"
+handler500 = "config.problems.handler500"

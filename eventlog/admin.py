@@ -1,0 +1,1 @@
+"""Admin registration of the event log (read-only browser)."""

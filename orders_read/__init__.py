@@ -1,0 +1,1 @@
+"""The read side: projections into the read database, and the query API."""

@@ -1,0 +1,1 @@
+"""The write side: the Order aggregate, commands, handlers and the command API."""

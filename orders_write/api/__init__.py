@@ -1,0 +1,1 @@
+"""The command half of the HTTP API."""

@@ -1,0 +1,63 @@
+"""Strict serializer fields: JSON types are checked, not coerced."""
+
+from decimal import Decimal
+
+from rest_framework import serializers
+
+from orders_write.domain import values
+from orders_write.domain.errors import InvalidValue
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer that must be a JSON integer (not a string, float or boolean)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class MoneyField(serializers.Field):
+    """A decimal string with at most 2 places, from 0 to 1000000 (never a JSON number)."""
+
+    default_error_messages = {"number": "Must be a decimal string, e.g. \"12.50\", not a number."}
+
+    def to_internal_value(self, data) -> Decimal:
+        if not isinstance(data, str):
+            self.fail("number")
+        try:
+            return values.unit_price(data)
+        except InvalidValue as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+    def to_representation(self, value) -> str:
+        return str(value)
+
+
+class CheckedCharField(serializers.CharField):
+    """A string checked by one of the domain's value functions."""
+
+    def __init__(self, check, **kwargs):
+        self.check = check
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        try:
+            return self.check(data)
+        except InvalidValue as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+
+class ShippingAddressField(serializers.Field):
+    """An object of at most 10 string fields of at most 200 characters."""
+
+    def to_internal_value(self, data) -> dict[str, str]:
+        try:
+            return values.shipping_address(data)
+        except InvalidValue as exc:
+            raise serializers.ValidationError(exc.message) from None
+
+    def to_representation(self, value):
+        return value

@@ -1,0 +1,48 @@
+"""Errors the domain raises when a value or a rule refuses a change."""
+
+
+class DomainError(Exception):
+    """Base class of every error the order domain raises."""
+
+
+class InvalidValue(DomainError, ValueError):
+    """A value is malformed or out of bounds (the client sent something invalid)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class RuleViolation(DomainError):
+    """A business rule refuses the command in the order's current state."""
+
+    code = "rule-violation"
+
+
+class OrderNotPlaced(RuleViolation):
+    code = "order-not-placed"
+
+
+class DuplicateSku(RuleViolation):
+    code = "duplicate-sku"
+
+
+class UnknownSku(RuleViolation):
+    code = "unknown-sku"
+
+
+class LastItem(RuleViolation):
+    code = "last-item"
+
+
+class TooManyItems(RuleViolation):
+    code = "too-many-items"
+
+
+class QuantityUnchanged(RuleViolation):
+    code = "quantity-unchanged"
+
+
+class OrderAlreadyExists(RuleViolation):
+    code = "order-exists"

@@ -1,0 +1,78 @@
+"""One handler per command: load the order, let it decide, save what it recorded."""
+
+from .commands import (
+    AddItem,
+    CancelOrder,
+    ChangeItemQuantity,
+    CommandResult,
+    Context,
+    OrderCommand,
+    PlaceOrder,
+    RemoveItem,
+    ShipOrder,
+)
+from .domain.model import Order
+from .errors import NotAllowed, OrderNotFound, PreconditionFailed
+from .repository import order_load, order_save
+
+
+def place_order(command: PlaceOrder, context: Context) -> CommandResult:
+    if not context.actor.may_act_for(command.customer_id):
+        raise NotAllowed("Only staff may place orders for another customer.")
+    order = Order(str(command.order_id))
+    order.place(command.customer_id, command.currency, command.items, command.shipping_address)
+    return order_save(order, context, command)
+
+
+def add_item(command: AddItem, context: Context) -> CommandResult:
+    order = _load_for(command, context)
+    order.add_item(command.sku, command.quantity, command.unit_price)
+    return order_save(order, context, command)
+
+
+def change_item_quantity(command: ChangeItemQuantity, context: Context) -> CommandResult:
+    order = _load_for(command, context)
+    order.change_quantity(command.sku, command.quantity)
+    return order_save(order, context, command)
+
+
+def remove_item(command: RemoveItem, context: Context) -> CommandResult:
+    order = _load_for(command, context)
+    order.remove_item(command.sku)
+    return order_save(order, context, command)
+
+
+def ship_order(command: ShipOrder, context: Context) -> CommandResult:
+    if not context.actor.is_staff:
+        raise NotAllowed("Only staff may ship orders.")
+    order = _load_for(command, context)
+    order.ship(command.tracking_number)
+    return order_save(order, context, command)
+
+
+def cancel_order(command: CancelOrder, context: Context) -> CommandResult:
+    order = _load_for(command, context)
+    order.cancel(command.reason)
+    return order_save(order, context, command)
+
+
+def _load_for(command: OrderCommand, context: Context) -> Order:
+    """Load the order the actor may act on, at the version If-Match expects."""
+    order = order_load(command.order_id)
+    if order is None or not context.actor.may_act_for(order.customer_id):
+        raise OrderNotFound(f"Order {command.order_id} not found.")
+    if command.expected_version is not None and order.version != command.expected_version:
+        raise PreconditionFailed(
+            f"Order {order.id} is at version {order.version}, not {command.expected_version}."
+        )
+    return order
+
+
+COMMAND_HANDLERS = {
+    PlaceOrder: place_order,
+    AddItem: add_item,
+    ChangeItemQuantity: change_item_quantity,
+    RemoveItem: remove_item,
+    ShipOrder: ship_order,
+    CancelOrder: cancel_order,
+}
