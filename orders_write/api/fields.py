@@ -20,7 +20,7 @@ class StrictIntegerField(serializers.IntegerField):
 class MoneyField(serializers.Field):
     """A decimal string with at most 2 places, from 0 to 1000000 (never a JSON number)."""
 
-    default_error_messages = {"number": "Must be a decimal string, e.g. \"12.50\", not a number."}
+    default_error_messages = {"number": 'Must be a decimal string, e.g. "12.50", not a number.'}
 
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):

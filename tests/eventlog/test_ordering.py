@@ -1,0 +1,127 @@
+"""Invariants 2 and 3 under real concurrency: one winner per version, no skipped positions."""
+
+import random
+import threading
+import time
+import uuid
+
+import pytest
+from django.db import connections, transaction
+
+from eventlog import store
+
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
+
+
+def in_thread(target, *args):
+    """Run target in a thread with its own database connection, closed at the end."""
+
+    def run():
+        try:
+            target(*args)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def append_one(stream_id, expected_version=0, type_="E"):
+    return store.append(
+        stream_type="order",
+        stream_id=stream_id,
+        expected_version=expected_version,
+        events=[store.NewEvent(type_, {})],
+    )
+
+
+def test_racing_appends_at_one_version_have_exactly_one_winner():
+    stream, racers = uuid.uuid4(), 8
+    barrier = threading.Barrier(racers)
+    outcomes = []
+
+    def race(n):
+        barrier.wait()
+        try:
+            append_one(stream, 0, f"E{n}")
+            outcomes.append("won")
+        except store.ConcurrencyError:
+            outcomes.append("lost")
+
+    for thread in [in_thread(race, n) for n in range(racers)]:
+        thread.join(30)
+    assert sorted(outcomes) == ["lost"] * (racers - 1) + ["won"]
+    assert [e.version for e in store.read_stream(stream)] == [1]
+
+
+def test_an_open_append_holds_back_every_later_append():
+    """A later position must not become visible while an earlier one may still commit."""
+    appended, release = threading.Event(), threading.Event()
+
+    def slow_writer():
+        with transaction.atomic(using="default"):
+            append_one(uuid.uuid4(), type_="Slow")
+            appended.set()
+            release.wait(10)
+
+    slow = in_thread(slow_writer)
+    assert appended.wait(10)
+    fast = in_thread(append_one, uuid.uuid4(), 0, "Fast")
+    fast.join(0.5)
+    still_waiting = fast.is_alive()
+    visible_meanwhile = [row[4] for row in store.read_all()]
+    release.set()
+    slow.join(10)
+    fast.join(10)
+
+    assert still_waiting, "the second append committed while the first was still open"
+    assert visible_meanwhile == []
+    assert [row[4] for row in store.read_all()] == ["Slow", "Fast"]
+
+
+def test_a_tailing_reader_never_skips_a_position_under_concurrent_writers():
+    """Writers hold their transactions open a little after inserting, and some roll back.
+
+    The reader tails the log by position, as a projector does. At the end it must
+    have seen every committed event, in increasing position order.
+    """
+    writers, appends_each = 4, 60
+    done = threading.Event()
+    seen: list[int] = []
+    went_backwards: list[tuple[int, int]] = []
+
+    def write(seed):
+        rng = random.Random(seed)
+        for n in range(appends_each):
+            try:
+                with transaction.atomic(using="default"):
+                    append_one(uuid.uuid4())
+                    time.sleep(rng.uniform(0, 0.003))
+                    if n % 7 == 3:
+                        raise RuntimeError("roll back: leaves a hole in the sequence")
+            except RuntimeError:
+                pass
+
+    def tail():
+        last = 0
+        while True:
+            finished = done.is_set()
+            for row in store.read_all(after_position=last, limit=25):
+                if row[0] <= last:
+                    went_backwards.append((last, row[0]))
+                seen.append(row[0])
+                last = row[0]
+            if finished and not store.read_all(after_position=last, limit=1):
+                return
+
+    reader = in_thread(tail)
+    for thread in [in_thread(write, seed) for seed in range(writers)]:
+        thread.join(60)
+    done.set()
+    reader.join(60)
+
+    committed = [row[0] for row in store.read_all(limit=10_000)]
+    assert len(committed) == writers * (appends_each - appends_each // 7 - 1)
+    assert went_backwards == []
+    assert seen == committed, "the tailing reader skipped committed positions"
