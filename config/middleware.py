@@ -1,7 +1,9 @@
-"""Request middleware: a correlation id for every request."""
+"""Request middleware: a correlation id for every request, for events and logs."""
 
 import re
 import uuid
+
+from .logging import correlation_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
@@ -16,6 +18,10 @@ class RequestIdMiddleware:
     def __call__(self, request):
         given = request.headers.get(REQUEST_ID_HEADER, "")
         request.correlation_id = given if _VALID_REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
-        response = self.get_response(request)
+        token = correlation_id.set(request.correlation_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            correlation_id.reset(token)
         response[REQUEST_ID_HEADER] = request.correlation_id
         return response

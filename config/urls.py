@@ -1,23 +1,18 @@
 """URL configuration: the API under /api/, the admin, and health checks."""
 
 from django.contrib import admin
-from django.http import JsonResponse
 from django.urls import include, path
 from rest_framework.authtoken.views import obtain_auth_token
 
 from orders_read.urls import routes as read_routes
 from orders_write.urls import routes as write_routes
 
+from .health import healthz, readyz
 from .routing import merge_routes
-
-
-def healthz(request):
-    """Answer 200 while the process is alive."""
-    return JsonResponse({"status": "ok"})
-
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/auth/", include("rest_framework.urls")),
     path("api/", include(merge_routes(write_routes, read_routes))),
