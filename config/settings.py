@@ -165,8 +165,8 @@ ORDINAL_READ_WAIT_SECONDS = env.float("ORDINAL_READ_WAIT_SECONDS", default=3.0)
 
 # --- Celery ---------------------------------------------------------------------------
 # Without a broker, tasks run eagerly, right after the write transaction commits.
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://"
-CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL == "memory://"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localhost/"
+CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL.startswith("memory://")
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
