@@ -6,11 +6,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from eventlog.store import ConcurrencyError
@@ -48,18 +49,51 @@ class StrictJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        raw = stream.read(limit + 1) if stream is not None else b""
+        # DATA_UPLOAD_MAX_MEMORY_SIZE = None means no limit.
+        size = -1 if limit is None else limit + 1
+        raw = stream.read(size) if stream is not None else b""
         if limit is not None and len(raw) > limit:
             raise PayloadTooLarge()
         try:
             text = raw.decode("utf-8")
-            return json.loads(text, parse_constant=_refuse_constant)
+            data = json.loads(text, parse_constant=_refuse_constant)
+            _refuse_unstorable_strings(data)
+            return data
         except (ValueError, RecursionError) as exc:
             raise exceptions.ParseError(f"The body is not valid JSON: {_short(exc)}") from None
 
 
 def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _refuse_unstorable_strings(data: Any) -> None:
+    """Refuse NUL characters and unpaired surrogates ("\\u0000", "\\ud800") anywhere.
+
+    Both are valid JSON escapes, but PostgreSQL cannot store them and a surrogate
+    cannot even be encoded in a response that echoes it (e.g. an unknown field name).
+    """
+    pending = [data]
+    while pending:  # iterative: the body may be nested nearly to the recursion limit
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("NUL characters (\\u0000) are not allowed")
+            if not value.isascii() and not _encodable(value):
+                raise ValueError("unpaired surrogates (e.g. \\ud800) are not allowed")
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _short(exc: Exception) -> str:
@@ -84,6 +118,9 @@ def _translate(exc: Exception) -> Exception:
         return ProblemError(409, "concurrent-modification", str(exc))
     if isinstance(exc, RequestDataTooBig):
         return PayloadTooLarge()
+    if isinstance(exc, DataError):
+        # A value the database cannot store (e.g. a NUL in credentials): the client's fault.
+        return ProblemError(400, "bad-request", "The request holds a value that cannot be stored.")
     if isinstance(exc, DatabaseError):
         return ProblemError(
             503, "service-unavailable", "A database is unavailable; retry.", Retry_After="5"
@@ -140,16 +177,25 @@ def flatten_errors(data: Any, prefix: str = "") -> dict[str, list[str]]:
     if isinstance(data, dict):
         flat: dict[str, list[str]] = {}
         for key, value in data.items():
-            name = "non_field_errors" if key == "non_field_errors" and not prefix else str(key)
-            flat.update(flatten_errors(value, f"{prefix}.{name}" if prefix else name))
+            # A nested serializer's own errors (e.g. "items" is not a list) belong to its field.
+            if key == api_settings.NON_FIELD_ERRORS_KEY:
+                name = prefix or key
+            else:
+                name = f"{prefix}.{key}" if prefix else str(key)
+            _merge(flat, flatten_errors(value, name))
         return flat
     if isinstance(data, list) and any(isinstance(item, (dict, list)) for item in data):
         flat = {}
         for index, value in enumerate(data):
-            flat.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+            _merge(flat, flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
         return flat
     messages = data if isinstance(data, list) else [data]
     return {prefix or "non_field_errors": [str(message) for message in messages]} if data else {}
+
+
+def _merge(flat: dict[str, list[str]], more: dict[str, list[str]]) -> None:
+    for name, messages in more.items():
+        flat.setdefault(name, []).extend(messages)
 
 
 def problem_response(request, status_code: int, detail: str, code: str) -> JsonResponse:

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Mapping
 
+from django.http import HttpResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -23,6 +24,9 @@ def by_method(views: Mapping[str, Callable]) -> Callable:
         if method == "OPTIONS":
             method = next(iter(views))
         view = views.get(method)
+        if view is None and "text/html" in request.headers.get("Accept", ""):
+            # In a browser, let DRF answer the 405: its browsable page shows the POST form.
+            view = views.get("POST")
         if view is None:
             response = problem_response(
                 request, 405, f'Method "{request.method}" not allowed.', "method-not-allowed"
@@ -40,4 +44,16 @@ def merge_routes(*sides: Routes) -> list:
     for side in sides:
         for route, views in side.items():
             merged.setdefault(route, {}).update(views)
-    return [path(route, by_method(views)) for route, views in merged.items()]
+    patterns = [path(route, by_method(views)) for route, views in merged.items()]
+    # Without these, APPEND_SLASH answers a POST to ".../cancel" with a 500 under DEBUG
+    # and with a 301 otherwise, which clients follow as a GET.
+    patterns += [path(route.rstrip("/"), add_slash) for route in merged if route.endswith("/")]
+    return patterns
+
+
+@csrf_exempt
+def add_slash(request, *args, **kwargs) -> HttpResponse:
+    """Redirect to the same path with its trailing slash, keeping the method and body (308)."""
+    query = request.META.get("QUERY_STRING", "")
+    location = request.path + "/" + (f"?{query}" if query else "")
+    return HttpResponse(status=308, headers={"Location": location})

@@ -39,12 +39,18 @@ class CommandBus:
         handler = self.handlers.get(type(command))
         if handler is None:
             raise UnknownCommand(f"No handler is registered for {type(command).__name__}.")
+        looked_for_twin = False
         for attempt in range(1, self.attempts + 1):
             try:
                 outcome = self._attempt(handler, command, context)
             except DuplicateInFlight:
                 continue  # the next attempt finds and replays the stored outcome
-            except ConcurrencyError as exc:
+            except (ConcurrencyError, PreconditionFailed) as exc:
+                if context.idempotency is not None and not looked_for_twin:
+                    # The change that beat us may be a concurrent request with the same
+                    # key: it has committed, so the next attempt replays its outcome.
+                    looked_for_twin = True
+                    continue
                 if getattr(command, "expected_version", None) is not None:
                     raise PreconditionFailed(str(exc)) from None
                 if attempt == self.attempts:

@@ -1,11 +1,14 @@
 """Strict serializer fields: JSON types are checked, not coerced."""
 
+import re
 from decimal import Decimal
 
 from rest_framework import serializers
 
 from orders_write.domain import values
 from orders_write.domain.errors import InvalidValue
+
+DECIMAL_STRING = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
 
 
 class StrictIntegerField(serializers.IntegerField):
@@ -17,14 +20,29 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+class StrictCharField(serializers.CharField):
+    """A string that must be a JSON string (DRF's CharField turns numbers into text)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class MoneyField(serializers.Field):
     """A decimal string with at most 2 places, from 0 to 1000000 (never a JSON number)."""
 
-    default_error_messages = {"number": 'Must be a decimal string, e.g. "12.50", not a number.'}
+    default_error_messages = {
+        "number": 'Must be a decimal string, e.g. "12.50", not a number.',
+        "format": 'Must be digits with at most 2 decimal places, e.g. "12.50".',
+    }
 
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
             self.fail("number")
+        # Decimal() also takes "1_000", " 1", "-0", "1e2" and non-ASCII digits: refuse them.
+        if not DECIMAL_STRING.fullmatch(data):
+            self.fail("format")
         try:
             return values.unit_price(data)
         except InvalidValue as exc:

@@ -4,7 +4,13 @@ from rest_framework import serializers
 
 from orders_write.domain import values
 
-from .fields import CheckedCharField, MoneyField, ShippingAddressField, StrictIntegerField
+from .fields import (
+    CheckedCharField,
+    MoneyField,
+    ShippingAddressField,
+    StrictCharField,
+    StrictIntegerField,
+)
 
 
 class StrictSerializer(serializers.Serializer):
@@ -61,15 +67,13 @@ class RemoveItemInput(StrictSerializer):
 
 
 class ShipOrderInput(StrictSerializer):
-    tracking_number = serializers.CharField(
+    tracking_number = StrictCharField(
         required=False, allow_blank=True, max_length=values.MAX_TRACKING_NUMBER_LENGTH
     )
 
 
 class CancelOrderInput(StrictSerializer):
-    reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=values.MAX_REASON_LENGTH
-    )
+    reason = StrictCharField(required=False, allow_blank=True, max_length=values.MAX_REASON_LENGTH)
 
 
 class CommandResultOutput(serializers.Serializer):

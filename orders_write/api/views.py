@@ -18,7 +18,7 @@ from orders_write.domain.values import Line
 from . import serializers as inputs
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-IF_MATCH = re.compile(r'"(\d{1,9})"')
+IF_MATCH = re.compile(r'"([0-9]{1,9})"')
 
 
 class CommandView(APIView):
