@@ -80,31 +80,55 @@ def append(
     """
     if not events:
         raise ValueError("append() needs at least one event.")
-    with transaction.atomic(using=WRITE_DB):
-        _serialise_appends()
-        current = _current_version(stream_id)
-        if current != expected_version:
-            raise ConcurrencyError(stream_id, expected_version, current)
-        now = timezone.now()
-        rows = [
-            Event(
-                stream_type=stream_type,
-                stream_id=stream_id,
-                version=expected_version + offset,
-                type=event.type,
-                data=event.data,
-                metadata=metadata or {},
-                recorded_at=now,
-            )
-            for offset, event in enumerate(events, start=1)
-        ]
-        try:
-            with transaction.atomic(using=WRITE_DB):
-                Event.objects.using(WRITE_DB).bulk_create(rows)
-        except IntegrityError:
-            # The unique (stream_id, version) constraint is the last line of defence.
-            raise ConcurrencyError(stream_id, expected_version) from None
-    return [_recorded(row) for row in rows]
+    now = timezone.now()
+    rows = [
+        (stream_type, stream_id, expected_version + n, e.type, e.data, metadata or {}, now)
+        for n, e in enumerate(events, start=1)
+    ]
+    # No savepoint: on failure the caller's whole transaction must roll back anyway.
+    with transaction.atomic(using=WRITE_DB, savepoint=False):
+        connection = connections[WRITE_DB]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+            try:
+                positions = _insert_if_at_version(cursor, connection, rows, expected_version)
+            except IntegrityError:
+                # The unique (stream_id, version) constraint is the last line of defence.
+                raise ConcurrencyError(stream_id, expected_version) from None
+    # Raised outside the block: nothing was written, the caller's transaction stays usable.
+    if len(positions) != len(rows):
+        raise ConcurrencyError(stream_id, expected_version, _current_version(stream_id))
+    return [RecordedEvent(position, *row) for position, row in zip(positions, rows, strict=True)]
+
+
+def _insert_if_at_version(cursor, connection, rows: list[tuple], expected_version: int) -> list:
+    """INSERT the rows only if the stream is at expected_version; return their positions.
+
+    One statement, so on PostgreSQL the version check and the insert share the snapshot
+    taken after the append lock was granted.
+    """
+    fields = [Event._meta.get_field(name) for name in ROW_FIELDS[1:]]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    table = connection.ops.quote_name(Event._meta.db_table)
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+    params = [
+        f.get_db_prep_save(value, connection)
+        for row in rows
+        for f, value in zip(fields, row, strict=True)
+    ]
+    stream_id = fields[1].get_db_prep_save(rows[0][1], connection)
+    version = connection.ops.quote_name("version")
+    # VALUES names its columns column1, column2, ... on both PostgreSQL and SQLite.
+    names = ", ".join(f"column{n}" for n in range(1, len(fields) + 1))
+    cursor.execute(
+        f"INSERT INTO {table} ({columns}) "
+        f"SELECT {names} FROM (VALUES {placeholders}) AS new_events "
+        f"WHERE (SELECT COALESCE(MAX({version}), 0) FROM {table} WHERE stream_id = %s) = %s "
+        f"ORDER BY column3 RETURNING position",
+        [*params, stream_id, expected_version],
+    )
+    return sorted(row[0] for row in cursor.fetchall())
 
 
 def read_stream(stream_id: UUID) -> list[RecordedEvent]:
@@ -144,7 +168,3 @@ def _serialise_appends() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
     # SQLite: transactions start IMMEDIATE (see settings), so writers are already serial.
-
-
-def _recorded(row: Event) -> RecordedEvent:
-    return RecordedEvent(*(getattr(row, name) for name in ROW_FIELDS))
