@@ -3,6 +3,7 @@
 import re
 from decimal import Decimal
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders_write.domain import values
@@ -29,6 +30,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$", "example": "12.50"})
 class MoneyField(serializers.Field):
     """A decimal string with at most 2 places, from 0 to 1000000 (never a JSON number)."""
 
@@ -68,6 +70,15 @@ class CheckedCharField(serializers.CharField):
             raise serializers.ValidationError(exc.message) from None
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "maxProperties": values.MAX_ADDRESS_FIELDS,
+        "additionalProperties": {"type": "string", "maxLength": values.MAX_ADDRESS_VALUE_LENGTH},
+        "example": {"street": "1 Main St", "city": "Oslo", "country": "NO"},
+    }
+)
 class ShippingAddressField(serializers.Field):
     """An object of at most 10 string fields of at most 200 characters."""
 

@@ -6,11 +6,15 @@ import re
 import uuid
 from typing import Any
 
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.openapi import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY_HEADER
+from config.openapi import IF_MATCH as IF_MATCH_HEADER
+from config.openapi import REQUEST_ID, problems
 from orders_write import commands
 from orders_write.bootstrap import command_bus
 from orders_write.domain.values import Line
@@ -19,6 +23,27 @@ from . import serializers as inputs
 
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 IF_MATCH = re.compile(r'"([0-9]{1,9})"')
+
+
+def documented(summary: str, *, success: int = 200, staff_only: bool = False):
+    """Describe a command view's POST in the OpenAPI schema."""
+    on_order = success == 200
+    errors = [400, 401, 403, 409, 413, 415, 422, 429]
+    if on_order:
+        errors += [404, 412]
+    return extend_schema_view(
+        post=extend_schema(
+            summary=summary,
+            description=("Staff only. " if staff_only else "")
+            + "Returns the order's new version (also as `ETag`) and the global `position` "
+            "of its last event, the token for read-your-writes (`?min_position=`)."
+            + ("" if on_order else " `Location` names the new order."),
+            parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID]
+            + ([IF_MATCH_HEADER] if on_order else []),
+            responses={success: inputs.CommandResultOutput, **problems(*sorted(errors))},
+            tags=["commands"],
+        )
+    )
 
 
 class CommandView(APIView):
@@ -56,6 +81,7 @@ class OrderCommandView(CommandView):
         return self.command_class(order_id, **data, expected_version=expected_version(request))
 
 
+@documented("Place an order", success=201)
 class PlaceOrderView(CommandView):
     input_serializer = inputs.PlaceOrderInput
     success_status = status.HTTP_201_CREATED
@@ -75,26 +101,31 @@ class PlaceOrderView(CommandView):
         return response
 
 
+@documented("Add an item (a SKU not yet in the order)")
 class AddItemView(OrderCommandView):
     input_serializer = inputs.AddItemInput
     command_class = commands.AddItem
 
 
+@documented("Change an item's quantity")
 class ChangeQuantityView(OrderCommandView):
     input_serializer = inputs.ChangeQuantityInput
     command_class = commands.ChangeItemQuantity
 
 
+@documented("Remove an item (not the last one)")
 class RemoveItemView(OrderCommandView):
     input_serializer = inputs.RemoveItemInput
     command_class = commands.RemoveItem
 
 
+@documented("Ship the order", staff_only=True)
 class ShipOrderView(OrderCommandView):
     input_serializer = inputs.ShipOrderInput
     command_class = commands.ShipOrder
 
 
+@documented("Cancel the order")
 class CancelOrderView(OrderCommandView):
     input_serializer = inputs.CancelOrderInput
     command_class = commands.CancelOrder

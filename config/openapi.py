@@ -1,0 +1,75 @@
+"""OpenAPI 3 documentation: the problem document, common headers and the schema's routes."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+PROBLEM_DESCRIPTIONS = {
+    304: "Not modified (If-None-Match matched the current version).",
+    400: "Malformed JSON or invalid fields (`errors` names them).",
+    401: "Not authenticated.",
+    403: "Not allowed.",
+    404: "Unknown, or not yours.",
+    409: "A business rule refuses the command (`type` names the rule).",
+    412: "If-Match names a version the order is not at.",
+    413: "The body is too large.",
+    415: "The body is not JSON.",
+    422: "Idempotency-Key reused with another body.",
+    429: "Throttled.",
+    503: "The read model is behind min_position, or a dependency is down (see Retry-After).",
+}
+
+
+class ProblemSerializer(serializers.Serializer):
+    """An RFC 9457 problem document."""
+
+    type = serializers.CharField(
+        help_text="A URN naming the problem, e.g. urn:ordinal:problem:duplicate-sku"
+    )
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="For validation errors: messages per field (nested fields as items.0.sku).",
+    )
+
+
+def problems(*codes: int) -> dict:
+    """Document these error statuses as problem responses."""
+    return {
+        (code, PROBLEM_MEDIA_TYPE): OpenApiResponse(ProblemSerializer, PROBLEM_DESCRIPTIONS[code])
+        for code in codes
+    }
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='Optimistic concurrency: the order\'s version in quotes, e.g. "3"; '
+    "412 if the order is at another version.",
+)
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="1..255 visible ASCII characters, per user. A retry with the same body replays "
+    "the first status and body; another body gets 422.",
+)
+REQUEST_ID = OpenApiParameter(
+    "X-Request-ID",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="Correlation id carried into the events' metadata and the logs.",
+)
+MIN_POSITION = OpenApiParameter(
+    "min_position",
+    OpenApiTypes.INT,
+    OpenApiParameter.QUERY,
+    description="Read your writes: wait until the read model has reached this position "
+    "(the `position` a command returned); 503 with Retry-After if it does not in time.",
+)
