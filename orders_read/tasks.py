@@ -3,13 +3,56 @@
 import logging
 
 from celery import shared_task
+from celery.utils.time import get_exponential_backoff_interval
+
+from . import runner
 
 logger = logging.getLogger(__name__)
 
+# Transient database trouble (a restart, a dropped connection, a lock timeout).
+TRANSIENT_ERRORS = (*runner.TRANSIENT_ERRORS, runner.StaleCheckpoint)
+MAX_RETRIES = 8
 
-@shared_task(name="orders_read.projections_catch_up", ignore_result=True)
+
+@shared_task(
+    name="orders_read.projection_catch_up",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+)
+def projection_catch_up(self, name: str, force: bool = False) -> int:
+    """Catch one projection up to the head of the event log."""
+    try:
+        return runner.projection_catch_up(name, force=force)
+    except runner.ProjectionFailed as failure:
+        logger.error("%s (attempt %d)", failure, failure.attempts)
+        countdown, error = failure.retry_in, None
+    except TRANSIENT_ERRORS as exc:
+        logger.warning("Projection %s: transient error, will retry: %s", name, exc)
+        countdown = get_exponential_backoff_interval(
+            factor=1, retries=self.request.retries, maximum=60, full_jitter=True
+        )
+        error = exc
+    if self.request.is_eager:
+        # Never retry inside the web request: the next nudge or sweep will.
+        return 0
+    # Bounded; past the last retry the sweep goes on retrying (a failing projection
+    # after its backoff), so an event is delayed at worst, never skipped.
+    raise self.retry(exc=error, countdown=countdown)
+
+
+@shared_task(
+    name="orders_read.projections_catch_up",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def projections_catch_up() -> None:
-    """Catch every projection up to the head of the event log."""
+    """Catch every projection up, each in its own task so one failure holds up no other."""
+    for name in runner.projection_names():
+        projection_catch_up.delay(name)
 
 
 def enqueue_catch_up() -> None:

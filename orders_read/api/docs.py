@@ -1,0 +1,104 @@
+"""OpenAPI descriptions of the query views (GET), for drf-spectacular."""
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+
+from config.openapi import PROBLEM_DESCRIPTIONS, problems
+
+from . import serializers as out
+
+READ_NOTE = (
+    " Every answer carries `X-Read-Position`: the log position the read model had reached. "
+    "`?min_position=` waits for it (503 with Retry-After if it does not arrive in time)."
+)
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='The ETag of a copy you hold, e.g. "3": 304 if the order is still at it.',
+)
+
+
+def documented(
+    summary: str,
+    response,
+    *,
+    operation_id: str,
+    parameters: list | None = None,
+    errors: tuple[int, ...] = (),
+    description: str = "",
+):
+    """Describe a query view's GET in the OpenAPI schema."""
+    codes = sorted({400, 401, 429, 503, *errors} - {304})
+    responses = {200: response, **problems(*codes)}
+    if 304 in errors:
+        responses[304] = OpenApiResponse(description=PROBLEM_DESCRIPTIONS[304])
+    return extend_schema_view(
+        get=extend_schema(
+            summary=summary,
+            description=description + READ_NOTE,
+            operation_id=operation_id,
+            parameters=parameters or [out.ReadInput],
+            responses=responses,
+            tags=["queries"],
+        )
+    )
+
+
+order_list = documented(
+    "List orders, newest first",
+    out.OrderPageOutput,
+    operation_id="orders_list",
+    parameters=[out.ListOrdersInput],
+    description="Customers see their own orders only; staff see all. Follow `next` and "
+    "`previous` for more pages.",
+)
+customer_order_list = documented(
+    "List a customer's orders, newest first",
+    out.OrderPageOutput,
+    operation_id="customers_orders_list",
+    parameters=[out.CustomerOrdersInput],
+    errors=(404,),
+    description="That customer or staff; others get 404.",
+)
+order_detail = documented(
+    "Get one order",
+    out.OrderOutput,
+    operation_id="orders_retrieve",
+    parameters=[out.ReadInput, IF_NONE_MATCH],
+    errors=(304, 404),
+    description="The owner or staff; others get 404. `ETag` is the order's version.",
+)
+order_history = documented(
+    "Get an order's events, from the event log",
+    out.HistoryEventOutput(many=True),
+    operation_id="orders_history_list",
+    errors=(404,),
+    description="The owner or staff; others get 404.",
+)
+customer_detail = documented(
+    "Get a customer's summary",
+    out.CustomerOutput,
+    operation_id="customers_retrieve",
+    errors=(404,),
+    description="That customer or staff; others get 404. Totals exclude cancelled orders.",
+)
+product_sales = documented(
+    "Report sales per SKU",
+    out.ProductSalesOutput(many=True),
+    operation_id="reports_product_sales_list",
+    errors=(403,),
+    description="Staff only. Cancelled orders are excluded.",
+)
+projection_status = documented(
+    "Show each projection's position, lag and last error",
+    out.ProjectionStatusOutput(many=True),
+    operation_id="projections_list",
+    errors=(403,),
+    description="Staff only.",
+)

@@ -1,0 +1,90 @@
+"""The query bus: wait for the projections a query reads, then run its one handler."""
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from django.conf import settings
+
+from eventlog import store
+
+from . import handlers
+from .projectors import PROJECTORS
+from .queries import (
+    GetCustomer,
+    GetOrder,
+    GetOrderHistory,
+    GetProductSales,
+    GetProjectionStatus,
+    ListCustomerOrders,
+    ListOrders,
+    Query,
+    QueryError,
+    QueryResult,
+    ReadModelBehind,
+)
+from .selectors import checkpoint_position_get
+
+Handler = Callable[[Any], Any]
+
+ORDERS = ("order_view",)
+
+# Each query's handler and the projections it reads; none means it reads the log itself.
+QUERY_HANDLERS: dict[type[Query], tuple[Handler, tuple[str, ...]]] = {
+    GetOrder: (handlers.get_order, ORDERS),
+    ListOrders: (handlers.list_orders, ORDERS),
+    ListCustomerOrders: (handlers.list_customer_orders, ORDERS),
+    GetCustomer: (handlers.get_customer, ("customer_summary",)),
+    GetProductSales: (handlers.get_product_sales, ("product_sales",)),
+    GetOrderHistory: (handlers.get_order_history, ()),
+    GetProjectionStatus: (handlers.get_projection_status, tuple(PROJECTORS)),
+}
+
+
+class QueryBus:
+    """Dispatch queries to their handlers, honouring read-your-writes (`min_position`)."""
+
+    def __init__(
+        self,
+        handlers: Mapping[type[Query], tuple[Handler, tuple[str, ...]]],
+        *,
+        wait_seconds: float,
+        poll_seconds: float = 0.05,
+    ) -> None:
+        self.handlers = dict(handlers)
+        self.wait_seconds = wait_seconds
+        self.poll_seconds = poll_seconds
+
+    def dispatch(self, query: Query) -> QueryResult:
+        """Run the query; raise ReadModelBehind if its projections stay behind min_position."""
+        handler, projections = self.handlers[type(query)]
+        position = self.wait_for(projections, query.min_position)
+        try:
+            value = handler(query)
+        except QueryError as exc:
+            exc.read_position = position  # for the response's X-Read-Position
+            raise
+        return QueryResult(value, position)
+
+    def wait_for(self, projections: tuple[str, ...], wanted: int | None) -> int:
+        """Return the projections' position once it reaches `wanted`, polling meanwhile."""
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            position = read_position(projections)
+            if wanted is None or position >= wanted:
+                return position
+            if time.monotonic() >= deadline:
+                raise ReadModelBehind(position, wanted)
+            time.sleep(self.poll_seconds)
+
+
+def read_position(projections: tuple[str, ...]) -> int:
+    """Return how far the slowest projection has got; the log's head for log readers."""
+    if not projections:
+        return store.head_position()
+    return checkpoint_position_get(names=projections)
+
+
+def query_bus() -> QueryBus:
+    """Return the query bus the API dispatches through."""
+    return QueryBus(QUERY_HANDLERS, wait_seconds=settings.ORDINAL_READ_WAIT_SECONDS)

@@ -1,0 +1,96 @@
+"""One handler per query: check who may ask, then call the selector."""
+
+from .models import CustomerSummary
+from .pagination import Page
+from .queries import (
+    Forbidden,
+    GetCustomer,
+    GetOrder,
+    GetOrderHistory,
+    GetProductSales,
+    GetProjectionStatus,
+    ListCustomerOrders,
+    ListOrders,
+    NotFound,
+    Viewer,
+)
+from .selectors import (
+    customer_get,
+    order_get,
+    order_history_list,
+    order_list,
+    product_sales_list,
+    projection_status_list,
+)
+
+
+def get_order(query: GetOrder):
+    order = order_get(order_id=query.order_id)
+    # Someone else's order is "not found": its existence is not the viewer's business.
+    if order is None or not query.viewer.may_see(order.customer_id):
+        raise NotFound(f"Order {query.order_id} not found.")
+    return order
+
+
+def list_orders(query: ListOrders) -> Page:
+    customer_id = query.customer_id
+    if not query.viewer.is_staff:
+        if customer_id is not None and customer_id != query.viewer.username:
+            return Page([], None, None)
+        customer_id = query.viewer.username
+    return _page(query, customer_id)
+
+
+def list_customer_orders(query: ListCustomerOrders) -> Page:
+    _require_may_see(query.viewer, query.customer_id)
+    return _page(query, query.customer_id)
+
+
+def get_customer(query: GetCustomer) -> CustomerSummary:
+    _require_may_see(query.viewer, query.customer_id)
+    summary = customer_get(customer_id=query.customer_id)
+    if summary is None:
+        if query.viewer.is_staff:
+            raise NotFound(f"Customer {query.customer_id} has no orders.")
+        # A customer who has not ordered yet has an empty summary, not a missing one.
+        summary = CustomerSummary(customer_id=query.customer_id, totals={})
+    return summary
+
+
+def get_product_sales(query: GetProductSales):
+    _require_staff(query.viewer)
+    return product_sales_list()
+
+
+def get_order_history(query: GetOrderHistory):
+    events = order_history_list(order_id=query.order_id)
+    if not events or not query.viewer.may_see(events[0]["data"].get("customer_id", "")):
+        raise NotFound(f"Order {query.order_id} not found.")
+    return events
+
+
+def get_projection_status(query: GetProjectionStatus):
+    _require_staff(query.viewer)
+    return projection_status_list()
+
+
+def _page(query: ListOrders, customer_id: str | None) -> Page:
+    return order_list(
+        customer_id=customer_id,
+        status=query.status,
+        placed_after=query.placed_after,
+        placed_before=query.placed_before,
+        cursor=query.cursor,
+        page_size=query.page_size,
+    )
+
+
+def _require_may_see(viewer: Viewer, customer_id: str) -> None:
+    # 404 rather than 403, as for orders: other customers' existence stays private.
+    if not viewer.may_see(customer_id):
+        raise NotFound(f"Customer {customer_id} not found.")
+
+
+def _require_staff(viewer: Viewer) -> None:
+    if not viewer.is_staff:
+        raise Forbidden("Only staff may see this.")

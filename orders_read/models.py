@@ -1,0 +1,86 @@
+"""Read models on the "read" database, and each projection's checkpoint."""
+
+from django.db import models
+
+PLACED, SHIPPED, CANCELLED = "placed", "shipped", "cancelled"
+STATUSES = (PLACED, SHIPPED, CANCELLED)
+
+
+class OrderView(models.Model):
+    """One order as GET /api/orders/{id}/ shows it."""
+
+    order_id = models.UUIDField(primary_key=True)
+    customer_id = models.CharField(max_length=150)
+    status = models.CharField(max_length=16, choices=[(s, s) for s in STATUSES])
+    currency = models.CharField(max_length=3)
+    # [{sku, quantity, unit_price, line_total}], money as decimal strings, in line order.
+    items = models.JSONField(default=list)
+    item_count = models.PositiveIntegerField(default=0)
+    total = models.DecimalField(max_digits=20, decimal_places=2)
+    shipping_address = models.JSONField(default=dict)
+    tracking_number = models.CharField(max_length=100, blank=True, default="")
+    placed_at = models.DateTimeField()
+    # Position of the OrderPlaced event: unique and in placement order, so it is the
+    # cursor of "newest first" without ties.
+    placed_position = models.BigIntegerField(unique=True)
+    updated_at = models.DateTimeField()
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer_id", "-placed_position"], name="orderview_customer"),
+            models.Index(fields=["status", "-placed_position"], name="orderview_status"),
+            models.Index(fields=["placed_at"], name="orderview_placed_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.order_id} ({self.status})"
+
+
+class CustomerSummary(models.Model):
+    """What one customer has ordered; totals exclude cancelled orders."""
+
+    customer_id = models.CharField(max_length=150, primary_key=True)
+    orders_count = models.PositiveIntegerField(default=0)
+    open_orders = models.PositiveIntegerField(default=0)
+    totals = models.JSONField(default=dict)  # {currency: decimal string}
+    last_order_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "customer summaries"
+
+    def __str__(self) -> str:
+        return f"Customer {self.customer_id}"
+
+
+class ProductSales(models.Model):
+    """Sales of one SKU over the orders that are not cancelled."""
+
+    sku = models.CharField(max_length=64, primary_key=True)
+    units_sold = models.BigIntegerField(default=0)
+    orders_count = models.PositiveIntegerField(default=0)
+    revenue = models.JSONField(default=dict)  # {currency: decimal string}
+
+    class Meta:
+        verbose_name_plural = "product sales"
+
+    def __str__(self) -> str:
+        return f"SKU {self.sku}"
+
+
+class Checkpoint(models.Model):
+    """How far one projection has got through the event log, and why it stopped if it did."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    error_position = models.BigIntegerField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # A failing projection is not retried by sweeps and nudges before this time.
+    retry_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.position}"

@@ -1,0 +1,88 @@
+"""Project order events into OrderView: one row per order, as the API shows it."""
+
+from collections.abc import Iterable
+from uuid import UUID
+
+from ..models import CANCELLED, PLACED, SHIPPED, OrderView
+from .base import Projector, Recorded, money
+
+
+def _line(sku: str, quantity: int, unit_price: str) -> dict[str, object]:
+    price = money(unit_price)
+    return {
+        "sku": sku,
+        "quantity": quantity,
+        "unit_price": str(price),
+        "line_total": str(price * quantity),
+    }
+
+
+class OrderViewProjector(Projector):
+    """Keep one OrderView row per order."""
+
+    name = "order_view"
+    model = OrderView
+
+    def keys(self, event: Recorded) -> Iterable[UUID]:
+        return (event.stream_id,)
+
+    def on_order_placed(self, event: Recorded) -> None:
+        data = event.data
+        items = [_line(i["sku"], i["quantity"], i["unit_price"]) for i in data["items"]]
+        self.rows[event.stream_id] = OrderView(
+            order_id=event.stream_id,
+            customer_id=data["customer_id"],
+            status=PLACED,
+            currency=data["currency"],
+            items=items,
+            item_count=sum(i["quantity"] for i in items),
+            total=money(data["total"]),
+            shipping_address=data.get("shipping_address") or {},
+            placed_at=event.recorded_at,
+            placed_position=event.position,
+            updated_at=event.recorded_at,
+            version=event.version,
+        )
+        self.changed.add(event.stream_id)
+
+    def on_item_added(self, event: Recorded) -> None:
+        order = self._touch(event)
+        data = event.data
+        order.items = [*order.items, _line(data["sku"], data["quantity"], data["unit_price"])]
+        self._recount(order)
+
+    def on_item_quantity_changed(self, event: Recorded) -> None:
+        order = self._touch(event)
+        data = event.data
+        new = _line(data["sku"], data["quantity"], data["unit_price"])
+        order.items = [new if i["sku"] == data["sku"] else i for i in order.items]
+        self._recount(order)
+
+    def on_item_removed(self, event: Recorded) -> None:
+        order = self._touch(event)
+        order.items = [i for i in order.items if i["sku"] != event.data["sku"]]
+        self._recount(order)
+
+    def on_order_shipped(self, event: Recorded) -> None:
+        order = self._touch(event)
+        order.status = SHIPPED
+        order.tracking_number = event.data.get("tracking_number") or ""
+        order.shipped_at = event.recorded_at
+
+    def on_order_cancelled(self, event: Recorded) -> None:
+        order = self._touch(event)
+        order.status = CANCELLED
+        order.cancelled_at = event.recorded_at
+
+    def _touch(self, event: Recorded) -> OrderView:
+        order = self.row(event.stream_id)
+        order.version = event.version
+        order.updated_at = event.recorded_at
+        if "total" in event.data:
+            order.total = money(event.data["total"])
+        return order
+
+    @staticmethod
+    def _recount(order: OrderView) -> None:
+        # The total comes from the event (the aggregate's), only the units are counted here.
+        order.item_count = sum(i["quantity"] for i in order.items)

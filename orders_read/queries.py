@@ -1,0 +1,106 @@
+"""Queries: what a caller asks the read side, named as questions, and what comes back."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who asks: a customer sees their own orders, staff see everything."""
+
+    username: str
+    is_staff: bool = False
+
+    def may_see(self, customer_id: str) -> bool:
+        return self.is_staff or self.username == customer_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class Query:
+    """Base of every query; `min_position` asks to read at least that far into the log."""
+
+    viewer: Viewer
+    min_position: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetOrder(Query):
+    order_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListOrders(Query):
+    customer_id: str | None = None
+    status: str | None = None
+    placed_after: datetime | None = None
+    placed_before: datetime | None = None
+    cursor: str | None = None
+    page_size: int = 20
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListCustomerOrders(ListOrders):
+    customer_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetCustomer(Query):
+    customer_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetProductSales(Query):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetOrderHistory(Query):
+    order_id: UUID
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetProjectionStatus(Query):
+    pass
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """A query's answer and the log position the read model had reached before it."""
+
+    value: Any
+    read_position: int
+
+
+class QueryError(Exception):
+    """Base of the errors a query can end with."""
+
+    read_position: int = 0  # set by the query bus: how far the read model was
+
+
+class NotFound(QueryError):
+    """Nothing to show: unknown, or not the viewer's."""
+
+
+class Forbidden(QueryError):
+    """The viewer may not ask this (e.g. a staff-only report)."""
+
+
+class InvalidQuery(QueryError):
+    """A query value the read side cannot use (e.g. a malformed cursor)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class ReadModelBehind(QueryError):
+    """The projections had not reached `min_position` within the wait."""
+
+    def __init__(self, position: int, wanted: int) -> None:
+        super().__init__(
+            f"The read model is at position {position}, not yet at {wanted}; retry shortly."
+        )
+        self.position = position
+        self.wanted = wanted

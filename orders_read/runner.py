@@ -1,0 +1,203 @@
+"""Run projections: one batch and its checkpoint advance per read-DB transaction."""
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
+from django.utils import timezone
+
+from eventlog import store
+
+from .models import Checkpoint
+from .projectors import PROJECTORS, HandlerFailed, Projector
+
+READ_DB = "read"
+MAX_BACKOFF_SECONDS = 300
+ERROR_TEXT_LIMIT = 2000
+# Trouble with the connection or a lock, not with the data: retried as a whole.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
+
+Progress = Callable[[int, int], None]
+
+
+class UnknownProjection(LookupError):
+    """No projection has that name."""
+
+
+class StaleCheckpoint(Exception):
+    """The checkpoint moved under a runner: its work is stale and was rolled back."""
+
+
+class _BatchRefused(Exception):
+    """The database refused a batch's writes (not a transient error)."""
+
+
+class ProjectionFailed(Exception):
+    """A projector handler failed: the projection stopped just before `position`."""
+
+    def __init__(self, name: str, position: int, error: str, attempts: int) -> None:
+        super().__init__(f"Projection {name} stopped at position {position}: {error}")
+        self.name = name
+        self.position = position
+        self.attempts = attempts
+
+    @property
+    def retry_in(self) -> int:
+        return backoff_seconds(self.attempts)
+
+
+def backoff_seconds(attempts: int) -> int:
+    """Return how long to wait before retrying after `attempts` failures in a row."""
+    return min(2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+def projection_names(names: list[str] | None = None) -> list[str]:
+    """Return the given projection names, checked, or every projection's name."""
+    unknown = sorted(set(names or ()) - set(PROJECTORS))
+    if unknown:
+        raise UnknownProjection(f"Unknown projection(s): {', '.join(unknown)}.")
+    return list(names) if names else list(PROJECTORS)
+
+
+def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool = False) -> int:
+    """Apply every event after the checkpoint, batch by batch; return how many were read.
+
+    A failing projection is skipped until its retry time unless `force` is given.
+    Raise ProjectionFailed (after committing the events before the failing one).
+    """
+    projector = PROJECTORS[projection_names([name])[0]]
+    size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
+    _checkpoint_ensure(name)
+    done, step = 0, size
+    while True:
+        try:
+            count = _batch_run(projector, step, force)
+        except _BatchRefused:
+            step = 1  # the database refused a row: go event by event to find which
+            continue
+        if not count:
+            return done
+        done += count
+        step, force = size, False  # the failure, if any, is behind us now
+
+
+def projection_rebuild(
+    name: str, *, batch_size: int | None = None, progress: Progress | None = None
+) -> int:
+    """Empty the read model and replay the whole log into it; return how many events.
+
+    It is one read-DB transaction holding the checkpoint lock: readers see the old
+    model until it commits, and runners wait instead of interleaving with the replay.
+    """
+    projector = PROJECTORS[projection_names([name])[0]]
+    size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
+    _checkpoint_ensure(name)
+    with transaction.atomic(using=READ_DB):
+        checkpoint = _checkpoint_lock(name)
+        projector.reset()
+        head, position, done = store.head_position(), 0, 0
+        while rows := store.read_all(position, size):
+            projector().apply(rows)
+            position, done = rows[-1][0], done + len(rows)
+            if progress is not None:
+                progress(position, max(head, position))
+        _checkpoint_advance(checkpoint, position)
+    return done
+
+
+def _batch_run(projector: type[Projector], size: int, force: bool) -> int:
+    name = projector.name
+    with transaction.atomic(using=READ_DB):
+        checkpoint = _checkpoint_lock(name)
+        if checkpoint.retry_at and checkpoint.retry_at > timezone.now() and not force:
+            return 0
+        rows = store.read_all(checkpoint.position, size)
+        if not rows:
+            return 0
+        try:
+            # A savepoint, so a failed handler leaves the transaction usable.
+            with transaction.atomic(using=READ_DB):
+                projector().apply(rows)
+        except TRANSIENT_ERRORS:
+            raise  # the task retries the whole batch
+        except HandlerFailed as exc:
+            failure = exc
+        except DatabaseError as exc:
+            if len(rows) > 1:
+                raise _BatchRefused() from exc
+            failure = HandlerFailed(0, rows[0][0], exc)
+        else:
+            _checkpoint_advance(checkpoint, rows[-1][0])
+            return len(rows)
+        # Keep the events before the failing one; stop at it, recorded, never skipped.
+        if failure.index:
+            projector().apply(rows[: failure.index])
+            _checkpoint_advance(checkpoint, rows[failure.index - 1][0])
+        error = f"{type(failure.error).__name__}: {failure.error}"
+        attempts = _checkpoint_fail(checkpoint, failure.position, error)
+        failed = ProjectionFailed(name, failure.position, error, attempts)
+    raise failed
+
+
+def _checkpoint_ensure(name: str) -> None:
+    if Checkpoint.objects.using(READ_DB).filter(name=name).exists():
+        return
+    try:
+        with transaction.atomic(using=READ_DB):
+            Checkpoint.objects.using(READ_DB).create(name=name)
+    except IntegrityError:
+        pass  # another runner created it first
+
+
+def _checkpoint_lock(name: str) -> Checkpoint:
+    """Lock the checkpoint row until the transaction ends: one runner per projection.
+
+    On PostgreSQL a second runner waits here, then reads the advanced position; on
+    SQLite the read DB's IMMEDIATE transactions already serialise runners.
+    """
+    query = Checkpoint.objects.using(READ_DB)
+    if connections[READ_DB].features.has_select_for_update:
+        query = query.select_for_update()
+    return query.get(name=name)
+
+
+def _checkpoint_advance(checkpoint: Checkpoint, position: int) -> None:
+    """Move the checkpoint from where this runner read it (compare-and-set); clear errors."""
+    moved = (
+        Checkpoint.objects.using(READ_DB)
+        .filter(name=checkpoint.name, position=checkpoint.position)
+        .update(
+            position=position,
+            updated_at=timezone.now(),
+            last_error="",
+            error_position=None,
+            attempts=0,
+            retry_at=None,
+        )
+    )
+    if moved != 1:
+        raise StaleCheckpoint(f"Checkpoint {checkpoint.name} moved from {checkpoint.position}.")
+    checkpoint.position = position
+
+
+def _checkpoint_fail(checkpoint: Checkpoint, position: int, error: str) -> int:
+    """Record the failing event and schedule its retry; return the attempts so far."""
+    same = checkpoint.error_position == position
+    attempts = checkpoint.attempts + 1 if same else 1
+    now = timezone.now()
+    Checkpoint.objects.using(READ_DB).filter(name=checkpoint.name).update(
+        last_error=error[:ERROR_TEXT_LIMIT],
+        error_position=position,
+        attempts=attempts,
+        retry_at=now + timedelta(seconds=backoff_seconds(attempts)),
+        updated_at=now,
+    )
+    return attempts

@@ -1,0 +1,118 @@
+"""Read functions: fetch from the read models (and, for history, from the event log)."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Min, QuerySet
+from django.utils import timezone
+
+from eventlog import store
+from eventlog.models import Event
+
+from .models import Checkpoint, CustomerSummary, OrderView, ProductSales
+from .pagination import Page, keyset_page
+from .projectors import PROJECTORS
+
+READ_DB = "read"
+
+
+def order_get(*, order_id: UUID) -> OrderView | None:
+    """Return one order's view, or None."""
+    return OrderView.objects.using(READ_DB).filter(order_id=order_id).first()
+
+
+def order_list(
+    *,
+    customer_id: str | None = None,
+    status: str | None = None,
+    placed_after: datetime | None = None,
+    placed_before: datetime | None = None,
+    cursor: str | None = None,
+    page_size: int = 20,
+) -> Page:
+    """Return a page of orders, newest first, filtered by what is given."""
+    orders: QuerySet = OrderView.objects.using(READ_DB).all()
+    if customer_id is not None:
+        orders = orders.filter(customer_id=customer_id)
+    if status is not None:
+        orders = orders.filter(status=status)
+    if placed_after is not None:
+        orders = orders.filter(placed_at__gte=placed_after)
+    if placed_before is not None:
+        orders = orders.filter(placed_at__lte=placed_before)
+    return keyset_page(orders, key="placed_position", cursor=cursor, page_size=page_size)
+
+
+def customer_get(*, customer_id: str) -> CustomerSummary | None:
+    """Return a customer's summary, or None if they have never ordered."""
+    return CustomerSummary.objects.using(READ_DB).filter(customer_id=customer_id).first()
+
+
+def product_sales_list() -> list[ProductSales]:
+    """Return the sales of every SKU that is in an order not cancelled, by SKU."""
+    return list(ProductSales.objects.using(READ_DB).filter(orders_count__gt=0).order_by("sku"))
+
+
+def order_history_list(*, order_id: UUID) -> list[dict[str, Any]]:
+    """Return an order's events from the log, in order (this reads the write database)."""
+    return [
+        {
+            "position": event.position,
+            "version": event.version,
+            "type": event.type,
+            "data": event.data,
+            "recorded_at": event.recorded_at,
+            "actor": event.metadata.get("actor"),
+        }
+        for event in store.read_stream(order_id)
+    ]
+
+
+def checkpoint_position_get(*, names: tuple[str, ...]) -> int:
+    """Return how far the slowest of the named projections has got (0 if one never ran)."""
+    positions = dict(
+        Checkpoint.objects.using(READ_DB).filter(name__in=names).values_list("name", "position")
+    )
+    return min((positions.get(name, 0) for name in names), default=0)
+
+
+def projection_status_list() -> list[dict[str, Any]]:
+    """Return each projection's position, lag behind the log's head, and last error."""
+    checkpoints = Checkpoint.objects.using(READ_DB).in_bulk(list(PROJECTORS))
+    head, now = store.head_position(), timezone.now()
+    statuses = []
+    for name in PROJECTORS:
+        checkpoint = checkpoints.get(name) or Checkpoint(name=name)
+        behind = Event.objects.using("default").filter(position__gt=checkpoint.position)
+        oldest = (
+            behind.aggregate(at=Min("recorded_at"))["at"] if head > checkpoint.position else None
+        )
+        lag_events = behind.count() if oldest is not None else 0
+        if checkpoint.last_error:
+            status = "failing"
+        else:
+            status = "catching_up" if lag_events else "up_to_date"
+        statuses.append(
+            {
+                "name": name,
+                "position": checkpoint.position,
+                "head": head,
+                "lag_events": lag_events,
+                "lag_seconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
+                "status": status,
+                "last_error": _error(checkpoint),
+            }
+        )
+    return statuses
+
+
+def _error(checkpoint: Checkpoint) -> dict[str, Any] | None:
+    if not checkpoint.last_error:
+        return None
+    return {
+        "message": checkpoint.last_error,
+        "position": checkpoint.error_position,
+        "attempts": checkpoint.attempts,
+        "retry_at": checkpoint.retry_at,
+    }

@@ -1,0 +1,113 @@
+"""Helpers and fixtures for the read side: commands to make events, catch-ups, snapshots."""
+
+import threading
+from decimal import Decimal
+from uuid import UUID, uuid4
+
+import pytest
+from django.db import connections
+
+from orders_read import runner
+from orders_read.models import Checkpoint, CustomerSummary, OrderView, ProductSales
+from orders_write import commands
+from orders_write.bootstrap import command_bus
+from orders_write.domain.values import Line
+
+BOTH_DATABASES = ["default", "read"]
+READ_MODELS = (OrderView, CustomerSummary, ProductSales)
+
+
+def run(command: commands.Command, actor: str = "alice", *, staff: bool = False):
+    """Dispatch a command as `actor` and return its CommandResult."""
+    context = commands.Context(actor=commands.Actor(actor, staff))
+    return command_bus().dispatch(command, context)
+
+
+def line(sku: str, quantity: int = 1, price: str = "1.00") -> Line:
+    return Line(sku, quantity, Decimal(price))
+
+
+def place(customer: str = "alice", *items: Line, currency: str = "EUR", **extra) -> UUID:
+    """Place an order for `customer` (acting as them) and return its id."""
+    order_id = uuid4()
+    run(
+        commands.PlaceOrder(
+            order_id=order_id,
+            customer_id=customer,
+            currency=currency,
+            items=items or (line("A-1", 2, "10.00"),),
+            **extra,
+        ),
+        customer,
+    )
+    return order_id
+
+
+def catch_up(batch_size: int | None = None, *, force: bool = True) -> dict[str, int]:
+    """Run every projection up to the head; return how many events each applied."""
+    return {
+        name: runner.projection_catch_up(name, batch_size=batch_size, force=force)
+        for name in runner.projection_names()
+    }
+
+
+def snapshot() -> dict[str, list[dict]]:
+    """Return every read-model row, by model, in primary-key order."""
+    return {
+        model.__name__: list(model.objects.using("read").order_by("pk").values())
+        for model in READ_MODELS
+    }
+
+
+def positions() -> dict[str, int]:
+    return dict(Checkpoint.objects.using("read").values_list("name", "position"))
+
+
+def in_threads(count: int, target) -> list:
+    """Run target(n) in `count` threads that start together; return results (or errors)."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def body(n: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[n] = target(n)
+        except Exception as exc:  # returned, so the test can assert on it
+            results[n] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=body, args=(n,), daemon=True) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
+    return results
+
+
+@pytest.fixture
+def no_nudge(monkeypatch):
+    """Commands enqueue no catch-up: the test decides when projections run."""
+    monkeypatch.setattr("orders_write.bootstrap.enqueue_catch_up", lambda: None)
+
+
+@pytest.fixture
+def eager():
+    """Run Celery tasks in-process even when a broker is configured."""
+    from config.celery_app import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
+
+
+@pytest.fixture
+def short_wait(settings):
+    settings.ORDINAL_READ_WAIT_SECONDS = 0.3
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
