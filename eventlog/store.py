@@ -3,7 +3,7 @@
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from django.db import IntegrityError, connections, transaction
@@ -39,9 +39,8 @@ class NewEvent:
     data: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class RecordedEvent:
-    """An event as the log holds it."""
+class RecordedEvent(NamedTuple):
+    """An event as the log holds it: also the shape of `read_all`'s plain rows."""
 
     position: int
     stream_type: str

@@ -2,27 +2,14 @@
 
 import re
 from collections.abc import Hashable, Iterable, Sequence
-from datetime import datetime
 from decimal import Decimal
-from typing import Any, ClassVar, NamedTuple
-from uuid import UUID
+from typing import Any, ClassVar
 
 from django.db import models
 
+from eventlog.store import RecordedEvent as Recorded
+
 READ_DB = "read"
-
-
-class Recorded(NamedTuple):
-    """One event row as the log returns it (eventlog.store.ROW_FIELDS order)."""
-
-    position: int
-    stream_type: str
-    stream_id: UUID
-    version: int
-    type: str
-    data: dict[str, Any]
-    metadata: dict[str, Any]
-    recorded_at: datetime
 
 
 class HandlerFailed(Exception):
