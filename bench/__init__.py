@@ -1,0 +1,1 @@
+"""Benchmarks: Ordinal side by side with the baselines a user would pick."""

@@ -1,0 +1,23 @@
+"""Repeat a measurement and summarise it as median and min-max."""
+
+import statistics
+import time
+from collections.abc import Callable
+
+
+def repeat(measure: Callable[[], float], runs: int) -> dict[str, float]:
+    """Run `measure` (returning a rate or a duration) `runs` times and summarise."""
+    values = [measure() for _ in range(runs)]
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "runs": runs,
+    }
+
+
+def rate(count: int, action: Callable[[], None]) -> float:
+    """Return how many of `count` operations per second `action` performed."""
+    start = time.perf_counter()
+    action()
+    return count / (time.perf_counter() - start)
