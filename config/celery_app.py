@@ -1,11 +1,43 @@
 """The Celery application: `celery -A config worker` / `celery -A config beat`."""
 
+import logging.config
 import os
+import uuid
 
-from celery import Celery
+from celery import Celery, signals
+
+from .logging import NO_CORRELATION_ID, correlation_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("ordinal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# The keyword argument a task takes to carry the correlation id of the work that queued it.
+CORRELATION_KWARG = "correlation_id"
+
+
+@signals.setup_logging.connect
+def logging_from_django_settings(**kwargs) -> None:
+    """Log from workers and beat as the web process does (settings.LOGGING), not Celery's way."""
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
+@signals.task_prerun.connect
+def correlation_id_enter(task=None, kwargs=None, **extra) -> None:
+    """Log a task's lines under the correlation id it was given, or under a fresh one."""
+    given = (kwargs or {}).get(CORRELATION_KWARG)
+    if not given or given == NO_CORRELATION_ID:
+        given = str(uuid.uuid4())  # the beat sweep, or work queued outside any request
+    task.request.correlation_token = correlation_id.set(given)
+
+
+@signals.task_postrun.connect
+def correlation_id_leave(task=None, **extra) -> None:
+    """Restore the correlation id of whatever ran before the task (an eager task's request)."""
+    token = getattr(task.request, "correlation_token", None)
+    if token is not None:
+        correlation_id.reset(token)

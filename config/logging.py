@@ -4,8 +4,10 @@ import json
 import logging
 from contextvars import ContextVar
 
+# Outside any request or task.
+NO_CORRELATION_ID = "-"
 # Set by the request middleware and by Celery tasks; read by every log record.
-correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
+correlation_id: ContextVar[str] = ContextVar("correlation_id", default=NO_CORRELATION_ID)
 
 
 class CorrelationIdFilter(logging.Filter):
@@ -25,7 +27,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "correlation_id": getattr(record, "correlation_id", "-"),
+            "correlation_id": getattr(record, "correlation_id", NO_CORRELATION_ID),
         }
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)

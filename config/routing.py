@@ -24,9 +24,12 @@ def by_method(views: Mapping[str, Callable]) -> Callable:
         if method == "OPTIONS":
             method = next(iter(views))
         view = views.get(method)
-        if view is None and "text/html" in request.headers.get("Accept", ""):
-            # In a browser, let DRF answer the 405: its browsable page shows the POST form.
-            view = views.get("POST")
+        if "text/html" in request.headers.get("Accept", ""):
+            # For the browsable API: a query's page also shows the path's command forms.
+            request.route_views = views
+            if view is None:
+                # Let DRF answer the 405: its browsable page shows the POST form.
+                view = views.get("POST")
         if view is None:
             response = problem_response(
                 request, 405, f'Method "{request.method}" not allowed.', "method-not-allowed"

@@ -144,7 +144,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["config.problems.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "config.renderers.CommandAwareBrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "config.problems.problem_exception_handler",
     # Throttling is a courtesy to well-behaved clients, not a security control.

@@ -65,9 +65,10 @@ def test_the_sweep_catches_every_projection_up(eager):
 
 
 def test_a_failed_enqueue_is_logged_not_raised(monkeypatch, caplog):
-    def broker_down():
+    def broker_down(*args, **kwargs):
         raise ConnectionError("broker unreachable")
 
     monkeypatch.setattr(tasks.projections_catch_up, "delay", broker_down)
     tasks.enqueue_catch_up()
+    assert "ConnectionError: broker unreachable" in caplog.text
     assert "the sweep will catch up" in caplog.text

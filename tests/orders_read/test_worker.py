@@ -40,13 +40,20 @@ def database_url(alias: str) -> str:
     return f"postgres://{db['USER']}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
 
 
-def start_worker(log: Path) -> subprocess.Popen:
-    env = {
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """Return the environment for a worker or web process on this test's databases."""
+    return {
         **os.environ,
         "DATABASE_URL": database_url("default"),
         "READ_DATABASE_URL": database_url("read"),
         "ORDINAL_SWEEP_SECONDS": "2",
+        "LOG_FORMAT": "plain",
+        **extra,
     }
+
+
+def start_worker(log: Path, **extra_env: str) -> subprocess.Popen:
+    env = subprocess_env(**extra_env)
     command = [sys.executable, "-m", "celery", "-A", "config", "worker"]
     command += ["--pool", "threads", "--concurrency", "4", "--loglevel", "INFO"]
     command += ["--without-mingle", "--without-gossip", "-n", f"readside-{uuid.uuid4().hex}@%h"]
@@ -79,9 +86,18 @@ def wait_until_converged(log: Path) -> None:
         time.sleep(0.2)
 
 
-def place(client, sku: str, quantity: int, price: str) -> dict:
+def wait_for_in_log(log: Path, text: str) -> None:
+    """Wait until the worker has logged `text` (its tasks may still be running)."""
+    deadline = time.monotonic() + CONVERGE_SECONDS
+    while text not in log.read_text():
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker never logged {text!r}; worker log:\n{log.read_text()[-4000:]}")
+        time.sleep(0.2)
+
+
+def place(client, sku: str, quantity: int, price: str, **headers: str) -> dict:
     body = {"currency": "EUR", "items": [{"sku": sku, "quantity": quantity, "unit_price": price}]}
-    response = client.post("/api/orders/", body, format="json")
+    response = client.post("/api/orders/", body, format="json", headers=headers)
     assert response.status_code == 201, response.content
     return response.json()
 
@@ -91,7 +107,9 @@ def test_workers_project_commands_and_survive_a_crash(alice_client, staff_client
     app.control.purge()  # tasks other tests queued have nothing to do with this database
     worker = start_worker(log)
     try:
-        placed = [place(alice_client, "A-1", 2, "1.50") for _ in range(10)]
+        request_id = f"worker-test-{uuid.uuid4().hex}"
+        placed = [place(alice_client, "A-1", 2, "1.50", **{"X-Request-ID": request_id})]
+        placed += [place(alice_client, "A-1", 2, "1.50") for _ in range(9)]
         cancel = staff_client.post(
             f"/api/orders/{placed[0]['order_id']}/cancel/", {}, format="json"
         )
@@ -103,6 +121,8 @@ def test_workers_project_commands_and_survive_a_crash(alice_client, staff_client
         )
         assert response.status_code in (200, 503)
         wait_until_converged(log)
+        # The tasks a command queued log under its request's correlation id.
+        wait_for_in_log(log, f"[{request_id}]")
 
         # A worker killed outright loses nothing: the log is the outbox.
         stop(worker, signal.SIGKILL)

@@ -1,0 +1,130 @@
+"""The OpenAPI document: generated cleanly, complete per the API contract, served offline."""
+
+import re
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+from drf_spectacular.generators import SchemaGenerator
+
+from config.openapi import PROBLEM_MEDIA_TYPE
+
+ORDER = "/api/orders/{order_id}/"
+# DESIGN §5: each path, with the methods it answers.
+COMMANDS = {
+    "/api/orders/": 201,
+    ORDER + "add-item/": 200,
+    ORDER + "change-quantity/": 200,
+    ORDER + "remove-item/": 200,
+    ORDER + "ship/": 200,
+    ORDER + "cancel/": 200,
+}
+QUERIES = [
+    "/api/orders/",
+    ORDER,
+    ORDER + "history/",
+    "/api/customers/{customer_id}/",
+    "/api/customers/{customer_id}/orders/",
+    "/api/reports/product-sales/",
+    "/api/projections/",
+]
+OTHER = {"/api/auth/token/": {"post"}}
+
+
+def expected_methods() -> dict[str, set[str]]:
+    methods: dict[str, set[str]] = {path: set(m) for path, m in OTHER.items()}
+    for path in COMMANDS:
+        methods.setdefault(path, set()).add("post")
+    for path in QUERIES:
+        methods.setdefault(path, set()).add("get")
+    return methods
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return SchemaGenerator(urlconf="config.schema_urls").get_schema(request=None, public=True)
+
+
+def parameters(operation: dict) -> dict[str, str]:
+    return {p["name"]: p["in"] for p in operation.get("parameters", [])}
+
+
+def test_the_schema_generates_and_validates_without_a_warning(tmp_path):
+    out = tmp_path / "openapi.yaml"
+    # Raises CommandError on any warning or error, or if the document is not valid OpenAPI 3.
+    call_command(
+        "spectacular",
+        "--urlconf=config.schema_urls",
+        "--validate",
+        "--fail-on-warn",
+        f"--file={out}",
+    )
+    assert out.read_text().startswith("openapi: 3.")
+
+
+def test_every_api_path_is_documented_with_its_methods(schema):
+    verbs = {"get", "post", "put", "patch", "delete"}
+    documented = {path: verbs & set(ops) for path, ops in schema["paths"].items()}
+    assert documented == expected_methods()
+
+
+@pytest.mark.parametrize("path", COMMANDS)
+def test_commands_document_their_headers_and_success(schema, path):
+    post = schema["paths"][path]["post"]
+    headers = {name for name, where in parameters(post).items() if where == "header"}
+    assert {"Idempotency-Key", "X-Request-ID"} <= headers
+    # If-Match names a version of an existing order: every command but PlaceOrder takes it.
+    assert ("If-Match" in headers) == (path != "/api/orders/")
+    assert str(COMMANDS[path]) in post["responses"]
+    assert {"400", "401", "409", "415", "422"} <= set(post["responses"])
+    assert post["requestBody"]["content"].keys() == {"application/json"}
+
+
+@pytest.mark.parametrize("path", QUERIES)
+def test_queries_document_min_position(schema, path):
+    get = schema["paths"][path]["get"]
+    assert parameters(get)["min_position"] == "query"
+    assert {"200", "503"} <= set(get["responses"])
+
+
+def test_every_error_response_is_a_problem_document(schema):
+    seen = 0
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                if int(code) >= 400:
+                    assert response["content"].keys() == {PROBLEM_MEDIA_TYPE}, (path, method, code)
+                    ref = response["content"][PROBLEM_MEDIA_TYPE]["schema"]["$ref"]
+                    assert ref == "#/components/schemas/Problem"
+                    seen += 1
+    assert seen > 50
+    problem = schema["components"]["schemas"]["Problem"]
+    assert {"type", "title", "status", "detail"} <= set(problem["required"])
+
+
+def test_authentication_schemes_are_documented(schema):
+    assert {"basicAuth", "cookieAuth", "tokenAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+@pytest.mark.django_db
+def test_the_schema_is_served(client):
+    response = client.get("/api/schema/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.oai.openapi")
+    as_json = client.get("/api/schema/", {"format": "json"})
+    assert as_json.status_code == 200
+    assert set(expected_methods()) <= set(as_json.json()["paths"])
+
+
+@pytest.mark.django_db
+def test_the_docs_page_loads_only_from_this_server(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    urls = re.findall(r"""<(?:script|link)\b[^>]*\b(?:src|href)=["']([^"']+)["']""", page)
+    assert any(url.endswith("swagger-ui-bundle.js") for url in urls)
+    for url in urls:
+        assert not re.match(r"(?i)(https?:)?//", url), f"{url} is not served from this app"
+        assert url.startswith("/static/")
+        assert finders.find(url.removeprefix("/static/")), f"{url} is not a static file here"
+    assert "/api/schema/" in page
