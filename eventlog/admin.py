@@ -31,6 +31,12 @@ class EventAdmin(admin.ModelAdmin):
     )
     readonly_fields = fields
 
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_staff  # staff, superuser or not
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_staff
+
     def has_add_permission(self, request):
         return False
 

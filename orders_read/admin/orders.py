@@ -1,0 +1,168 @@
+"""Orders in the admin: a read-only list, each order's events, and ship/cancel actions."""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+from uuid import UUID
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from orders_write.bootstrap import command_bus
+from orders_write.commands import Actor, CancelOrder, Command, Context, ShipOrder
+from orders_write.domain.errors import DomainError
+from orders_write.errors import ConcurrentModification, NotAllowed, OrderNotFound
+
+from ..models import OrderView
+from ..projectors.orders import OrderViewProjector
+from ..selectors import checkpoint_position_get
+from .base import StaffReadOnlyAdmin
+from .overview import overview_render
+
+# What may refuse one order of a batch; anything else is a bug and should be loud.
+REFUSALS = (DomainError, OrderNotFound, NotAllowed, ConcurrentModification)
+
+
+@dataclass
+class Outcomes:
+    """What happened to each order of a staff action."""
+
+    done: list[UUID] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    last_position: int = 0
+
+    def summary(self, verb: str) -> str:
+        """Return e.g. "3 shipped, 1 refused: Order … is cancelled; …"."""
+        text = f"{len(self.done)} {verb}"
+        if self.refused:
+            text += f", {len(self.refused)} refused: " + " ".join(self.refused)
+        return text
+
+    @property
+    def level(self) -> int:
+        if not self.refused:
+            return messages.SUCCESS
+        return messages.WARNING if self.done else messages.ERROR
+
+
+def staff_context(request: HttpRequest) -> Context:
+    """Return the command context of a staff member acting in the admin."""
+    actor = Actor(request.user.get_username(), is_staff=True)
+    correlation_id = getattr(request, "correlation_id", None)
+    return Context(actor=actor, correlation_id=correlation_id) if correlation_id else Context(actor)
+
+
+def dispatch_each(
+    request: HttpRequest, order_ids: list[UUID], make: Callable[[UUID], Command]
+) -> Outcomes:
+    """Send one command per order through the command bus; collect what each did."""
+    bus, context, outcomes = command_bus(), staff_context(request), Outcomes()
+    for order_id in order_ids:
+        try:
+            result = bus.dispatch(make(order_id), context)
+        except REFUSALS as refusal:
+            outcomes.refused.append(str(refusal))
+        else:
+            outcomes.done.append(order_id)
+            outcomes.last_position = max(outcomes.last_position, result.position)
+    return outcomes
+
+
+def event_history_url(order_id: UUID) -> str:
+    """Return the event log admin's list of one order's events."""
+    return reverse("admin:eventlog_event_changelist") + "?" + urlencode({"q": str(order_id)})
+
+
+@admin.register(OrderView)
+class OrderViewAdmin(StaffReadOnlyAdmin):
+    list_display = [
+        "short_id",
+        "customer_id",
+        "status",
+        "currency",
+        "total",
+        "item_count",
+        "placed_at",
+        "history_link",
+    ]
+    list_filter = ["status", "currency", ("placed_at", admin.DateFieldListFilter)]
+    search_fields = ["=order_id", "=customer_id", "tracking_number"]
+    date_hierarchy = "placed_at"
+    ordering = ["-placed_position"]
+    list_per_page = 50
+    show_full_result_count = False
+    actions = ["ship_selected", "cancel_selected"]
+    fields = [
+        "order_id",
+        "history_link",
+        "customer_id",
+        "status",
+        "currency",
+        "items_display",
+        "item_count",
+        "total",
+        "address_display",
+        "tracking_number",
+        "placed_at",
+        "updated_at",
+        "shipped_at",
+        "cancelled_at",
+        "version",
+    ]
+    readonly_fields = fields
+
+    def get_urls(self):
+        overview = self.admin_site.admin_view(self.overview_view)
+        return [path("overview/", overview, name="ordinal_overview"), *super().get_urls()]
+
+    @admin.display(description="order", ordering="placed_position")
+    def short_id(self, order: OrderView) -> str:
+        # The full UUID wraps over four lines; its head is enough to tell orders apart.
+        full = str(order.order_id)
+        return format_html('<span title="{}">{}…</span>', full, full[:8])
+
+    def overview_view(self, request: HttpRequest) -> HttpResponse:
+        """Show the manager's overview (linked from the admin index)."""
+        return overview_render(request, self.admin_site)
+
+    @admin.display(description="events")
+    def history_link(self, order: OrderView) -> str:
+        return format_html('<a href="{}">event history</a>', event_history_url(order.order_id))
+
+    @admin.display(description="items")
+    def items_display(self, order: OrderView) -> str:
+        return _pretty(order.items)
+
+    @admin.display(description="shipping address")
+    def address_display(self, order: OrderView) -> str:
+        return _pretty(order.shipping_address)
+
+    @admin.action(description="Ship selected orders")
+    def ship_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run(request, queryset, lambda order_id: ShipOrder(order_id), "shipped")
+
+    @admin.action(description="Cancel selected orders")
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
+        reason = f"cancelled by staff ({request.user.get_username()}) in the admin"
+        self._run(request, queryset, lambda order_id: CancelOrder(order_id, reason), "cancelled")
+
+    def _run(self, request, queryset, make: Callable[[UUID], Command], verb: str) -> None:
+        # Ids first: the commands run on the write database, never inside a read query.
+        order_ids = list(queryset.order_by("placed_position").values_list("order_id", flat=True))
+        outcomes = dispatch_each(request, order_ids, make)
+        self.message_user(request, outcomes.summary(verb), outcomes.level)
+        # With a broker, workers project the new events a moment later than this answer.
+        if checkpoint_position_get(names=(OrderViewProjector.name,)) < outcomes.last_position:
+            self.message_user(
+                request,
+                "The list may show the old status for a moment: the read model is catching up.",
+                messages.INFO,
+            )
+
+
+def _pretty(value: object) -> str:
+    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))

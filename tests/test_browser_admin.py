@@ -1,0 +1,80 @@
+"""A real browser ships an order from the admin's order list (Chromium, headless)."""
+
+from decimal import Decimal
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from eventlog.models import Event
+from orders_read import runner
+from orders_read.models import OrderView
+from orders_write import commands
+from orders_write.bootstrap import command_bus
+from orders_write.domain.values import Line
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+sync_api = pytest.importorskip(
+    "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
+)
+pytestmark = [
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="no Chromium at /usr/bin/chromium (apt-get install chromium)",
+    ),
+    pytest.mark.django_db(transaction=True, databases=["default", "read"]),
+]
+
+
+@pytest.fixture
+def eager_tasks():
+    """Run the post-commit catch-up in the server thread, even with a broker configured."""
+    from config.celery_app import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
+
+
+def test_staff_ship_an_order_from_the_list(live_server, django_user_model, eager_tasks):
+    django_user_model.objects.create_user("stella", password="pw-secret-1", is_staff=True)
+    order_id = uuid4()
+    command_bus().dispatch(
+        commands.PlaceOrder(order_id, "alice", "EUR", (Line("A-1", 2, Decimal("10.00")),)),
+        commands.Context(commands.Actor("alice")),
+    )
+    for name in runner.projection_names():
+        runner.projection_catch_up(name)
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.goto(f"{live_server.url}/admin/")
+        page.fill("#id_username", "stella")
+        page.fill("#id_password", "pw-secret-1")
+        page.click("input[type=submit]")
+        page.get_by_role("link", name="Order views").click()
+        row = page.locator("#result_list tbody tr", has_text=str(order_id)[:8])
+        status = row.locator("td.field-status")
+        sync_api.expect(status).to_have_text("placed")
+        row.locator("input.action-select").check()
+        page.select_option("select[name=action]", "ship_selected")
+        page.click("button[name=index]")
+        sync_api.expect(page.locator("ul.messagelist")).to_contain_text("1 shipped")
+        sync_api.expect(status).to_have_text("shipped")
+        browser.close()
+
+    shipped = Event.objects.get(stream_id=order_id, type="OrderShipped")
+    assert shipped.metadata["actor"] == "stella"
+    assert OrderView.objects.using("read").get(order_id=order_id).status == "shipped"
