@@ -15,6 +15,17 @@ postgres_only = pytest.mark.skipif(
 )
 
 
+@pytest.fixture
+def eager():
+    """Run Celery tasks in-process, right after the command commits, even with a broker."""
+    from config.celery_app import app
+
+    was = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = was
+
+
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     cache.clear()

@@ -43,18 +43,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def eager_tasks():
-    """Run the post-commit catch-up in the server thread, even with a broker configured."""
-    from config.celery_app import app
-
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
-
-
-def test_staff_ship_an_order_from_the_list(live_server, django_user_model, eager_tasks):
+def test_staff_ship_an_order_from_the_list(live_server, django_user_model, eager):
     django_user_model.objects.create_user("stella", password="pw-secret-1", is_staff=True)
     order_id = uuid4()
     command_bus().dispatch(

@@ -5,22 +5,12 @@ import uuid
 
 import pytest
 
-from config.celery_app import app
 from config.logging import CorrelationIdFilter, correlation_id
 from eventlog.models import Event
 from orders_read import tasks
 
 BOTH_DATABASES = ["default", "read"]
 ORDER = {"currency": "EUR", "items": [{"sku": "A-1", "quantity": 1, "unit_price": "2.00"}]}
-
-
-@pytest.fixture
-def eager():
-    """Run Celery tasks in-process, right after the command commits, even with a broker."""
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
 
 
 @pytest.fixture

@@ -93,17 +93,6 @@ def no_nudge(monkeypatch):
 
 
 @pytest.fixture
-def eager():
-    """Run Celery tasks in-process even when a broker is configured."""
-    from config.celery_app import app
-
-    was = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = was
-
-
-@pytest.fixture
 def short_wait(settings):
     settings.ORDINAL_READ_WAIT_SECONDS = 0.3
 
