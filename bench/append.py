@@ -23,7 +23,7 @@ def ordinal_appends(count: int) -> None:
             stream_type="order",
             stream_id=uuid.uuid4(),
             expected_version=0,
-            events=[store.NewEvent("ItemAdded", DATA)],
+            events=[store.NewEvent("BenchAppended", DATA)],
             metadata=META,
         )
     connections.close_all()
@@ -37,7 +37,7 @@ def raw_inserts(count: int) -> None:
             conn.execute(
                 "INSERT INTO eventlog_event "
                 "(stream_type, stream_id, version, type, data, metadata, recorded_at) "
-                "VALUES ('order', %s, 1, 'ItemAdded', %s, %s, now())",
+                "VALUES ('order', %s, 1, 'BenchAppended', %s, %s, now())",
                 (uuid.uuid4(), data, meta),
             )
 

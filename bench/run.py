@@ -1,49 +1,87 @@
-"""Run the benchmarks and write bench/results.json and docs/BENCHMARKS.md.
+"""Run every benchmark against its baseline and write bench/results.json and docs/BENCHMARKS.md.
 
-Usage: python -m bench.run [--runs 5] [--count 2000]
+Usage: python -m bench.run [--quick] [--runs 3] [--count 1000] [--events 100000] [--seconds 10]
+
+It DROPS and recreates the databases ordinal_bench_write and ordinal_bench_read on the
+PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432), uses Redis db 12
+(BENCH_REDIS), and starts and stops its own gunicorn on a free port of 127.0.0.1.
 """
 
 import argparse
 import json
 import platform
 import subprocess
+import time
 from pathlib import Path
 
-from . import setup
+from . import report, setup
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def machine() -> dict:
-    cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    pg = subprocess.run(
-        ["psql", f"{setup.PG}/postgres", "-tAc", "SHOW server_version"],
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    def run(*cmd: str) -> str:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in run("lscpu").splitlines()
+            if line.startswith("Model name")
+        ),
+        "?",
+    )
     return {
+        "cpus": run("nproc"),
+        "cpu_model": cpu,
+        "memory": run("sh", "-c", "free -h | awk '/Mem:/ {print $2}'"),
         "python": platform.python_version(),
-        "cpus": cpu,
-        "postgres": pg,
+        "postgres": run("psql", f"{setup.PG}/postgres", "-tAc", "SHOW server_version"),
+        "redis": run("redis-server", "--version").split(" ")[2]
+        if run("which", "redis-server")
+        else "?",
         "platform": platform.platform(),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--count", type=int, default=2000, help="appends per writer per run")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 1 run, small sizes")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--count", type=int, default=1000, help="appends per writer per run")
+    parser.add_argument("--events", type=int, default=100_000, help="events to rebuild")
+    parser.add_argument("--seconds", type=int, default=8, help="wrk duration per run")
+    parser.add_argument("--list-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
     args = parser.parse_args()
+    if args.quick:
+        args.runs, args.count, args.events, args.seconds = 1, 200, 5000, 2
+        args.list_sizes = [10_000, 50_000]
 
+    started = time.perf_counter()
     setup.configure()
-    from . import aggregate, append
+    from . import aggregate, append, catchup, http, listscale
 
-    results = {"machine": machine(), "runs": args.runs}
+    results: dict = {"machine": machine(), "runs": args.runs, "quick": args.quick}
+    # The rebuild first, on a log holding only its own events; the appends use an event
+    # type no projector handles ("BenchAppended"), so later catch-ups skip them.
+    results.update(catchup.measure(args.runs, args.events))
     results.update(append.measure(args.runs, args.count))
     results.update(aggregate.measure())
-    out = ROOT / "bench" / "results.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(json.dumps(results, indent=2))
+    token = http.bench_token()
+    from django.db import connections
+
+    connections.close_all()
+    with http.Gunicorn() as server:
+        results.update(http.measure_commands(server, token, args.runs, args.seconds))
+        results.update(http.measure_queries(server, token, args.runs, args.seconds))
+        results.update(listscale.measure(server, token, args.runs, args.seconds, *args.list_sizes))
+    connections.close_all()
+    subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
+    results["wall_seconds"] = time.perf_counter() - started
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
+    if not args.quick:
+        (ROOT / "docs" / "BENCHMARKS.md").write_text(report.markdown(results))
+    print(report.table(results))
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import subprocess
 
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 WRITE_DB, READ_DB = "ordinal_bench_write", "ordinal_bench_read"
+REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 
 
 def configure() -> None:
@@ -20,8 +21,17 @@ def configure() -> None:
     os.environ.update(
         DATABASE_URL=f"{PG}/{WRITE_DB}",
         READ_DATABASE_URL=f"{PG}/{READ_DB}",
-        DJANGO_SETTINGS_MODULE="config.settings",
+        DJANGO_SETTINGS_MODULE="bench.settings",
         LOG_LEVEL="WARNING",
+        # Production-like: DEBUG off (no query log), plain HTTP on 127.0.0.1, no throttling.
+        DEBUG="False",
+        SECRET_KEY="bench-only-not-a-secret-0123456789abcdefghijklmnopqrstuvwxyz",
+        SECURE_SSL_REDIRECT="False",
+        SECURE_HSTS_SECONDS="0",
+        THROTTLE_ANON="1000000/second",
+        THROTTLE_USER="1000000/second",
+        CELERY_BROKER_URL=REDIS,
+        ORDINAL_VAR_DIR="/tmp/ordinal-bench-var",
     )
     import django
     from django.core.management import call_command

@@ -7,12 +7,16 @@ from collections.abc import Callable
 
 def repeat(measure: Callable[[], float], runs: int) -> dict[str, float]:
     """Run `measure` (returning a rate or a duration) `runs` times and summarise."""
-    values = [measure() for _ in range(runs)]
+    return summarise([measure() for _ in range(runs)])
+
+
+def summarise(values: list[float]) -> dict[str, float]:
+    """Return the median and min-max of some measurements."""
     return {
         "median": statistics.median(values),
         "min": min(values),
         "max": max(values),
-        "runs": runs,
+        "runs": len(values),
     }
 
 

@@ -1,0 +1,1 @@
+"""The baseline a Django team would write: a DRF ModelViewSet over normalized tables."""

@@ -1,0 +1,10 @@
+-- POST one order with two lines per request; the token and path come from the environment.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json"
+wrk.headers["Authorization"] = "Token " .. os.getenv("BENCH_TOKEN")
+wrk.body = '{"currency": "EUR", "items": [{"sku": "MUG-01", "quantity": 2, "unit_price": "9.50"}, {"sku": "TEA-12", "quantity": 1, "unit_price": "4.00"}]}'
+
+done = function(summary, latency, requests)
+  io.write(string.format("LATENCY p50=%d p99=%d\n", latency:percentile(50), latency:percentile(99)))
+end
