@@ -9,6 +9,7 @@ import pytest
 from django.db import connections, transaction
 
 from eventlog import store
+from tests.log_tail import LogTail
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "read"])
 
@@ -87,9 +88,7 @@ def test_a_tailing_reader_never_skips_a_position_under_concurrent_writers():
     have seen every committed event, in increasing position order.
     """
     writers, appends_each = 4, 60
-    done = threading.Event()
-    seen: list[int] = []
-    went_backwards: list[tuple[int, int]] = []
+    tail = LogTail(page=25)
 
     def write(seed):
         rng = random.Random(seed)
@@ -103,25 +102,13 @@ def test_a_tailing_reader_never_skips_a_position_under_concurrent_writers():
             except RuntimeError:
                 pass
 
-    def tail():
-        last = 0
-        while True:
-            finished = done.is_set()
-            for row in store.read_all(after_position=last, limit=25):
-                if row[0] <= last:
-                    went_backwards.append((last, row[0]))
-                seen.append(row[0])
-                last = row[0]
-            if finished and not store.read_all(after_position=last, limit=1):
-                return
-
-    reader = in_thread(tail)
+    reader = in_thread(tail.run)
     for thread in [in_thread(write, seed) for seed in range(writers)]:
         thread.join(60)
-    done.set()
+    tail.done.set()
     reader.join(60)
 
     committed = [row[0] for row in store.read_all(limit=10_000)]
     assert len(committed) == writers * (appends_each - appends_each // 7 - 1)
-    assert went_backwards == []
-    assert seen == committed, "the tailing reader skipped committed positions"
+    assert tail.went_backwards == []
+    assert tail.seen == committed, "the tailing reader skipped committed positions"

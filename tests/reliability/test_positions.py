@@ -7,6 +7,7 @@ import pytest
 
 from eventlog import store
 from tests.conftest import on_postgres
+from tests.log_tail import LogTail
 
 from .conftest import BASE_DIR, BOTH_DATABASES, PYTHON, WAIT, child_env
 
@@ -31,29 +32,14 @@ def test_appends_from_several_processes_never_commit_behind_a_reader():
     try:
         for writer in writers:
             assert writer.stdout.readline().strip() == "ready", writer.stderr.read()
-        done = threading.Event()
-        seen: list[int] = []
-        went_backwards: list[tuple[int, int]] = []
-
-        def tail() -> None:
-            last = 0
-            while True:
-                finished = done.is_set()
-                for row in store.read_all(after_position=last, limit=20):
-                    if row[0] <= last:
-                        went_backwards.append((last, row[0]))
-                    seen.append(row[0])
-                    last = row[0]
-                if finished and not store.read_all(after_position=last, limit=1):
-                    return
-
-        reader = threading.Thread(target=_with_own_connection(tail), daemon=True)
+        tail = LogTail(page=20)
+        reader = threading.Thread(target=_with_own_connection(tail.run), daemon=True)
         reader.start()
         for writer in writers:  # go, all together
             writer.stdin.write("go\n")
             writer.stdin.flush()
         outputs = [writer.communicate(timeout=WAIT * 2) for writer in writers]
-        done.set()
+        tail.done.set()
         reader.join(WAIT)
     finally:
         for writer in writers:
@@ -65,11 +51,11 @@ def test_appends_from_several_processes_never_commit_behind_a_reader():
     committed = [row[0] for row in store.read_all(limit=100_000)]
     assert not reader.is_alive()
     assert len(committed) == sum(committed_counts)
-    assert went_backwards == []
-    assert seen == committed, "the tailing reader skipped committed positions"
+    assert tail.went_backwards == []
+    assert tail.seen == committed, "the tailing reader skipped committed positions"
     if on_postgres():  # SQLite rolls its AUTOINCREMENT counter back: no holes there
         assert committed[-1] > len(committed), "rolled-back batches left no hole to pass"
-    print(f"\n{WRITERS} processes, {len(committed)} events committed, reader read {len(seen)}")
+    print(f"\n{WRITERS} processes, {len(committed)} events committed, reader read {len(tail.seen)}")
 
 
 def _with_own_connection(target):
