@@ -1,17 +1,16 @@
 """Helpers and fixtures for the read side: commands to make events, catch-ups, snapshots."""
 
-import threading
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
-from django.db import connections
 
 from orders_read import runner
 from orders_read.models import Checkpoint, CustomerSummary, OrderView, ProductSales
 from orders_write import commands
 from orders_write.bootstrap import command_bus
 from orders_write.domain.values import Line
+from tests.threads import run_in_threads
 
 BOTH_DATABASES = ["default", "read"]
 READ_MODELS = (OrderView, CustomerSummary, ProductSales)
@@ -65,25 +64,7 @@ def positions() -> dict[str, int]:
 
 def in_threads(count: int, target) -> list:
     """Run target(n) in `count` threads that start together; return results (or errors)."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def body(n: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[n] = target(n)
-        except Exception as exc:  # returned, so the test can assert on it
-            results[n] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=body, args=(n,), daemon=True) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
-    return results
+    return run_in_threads(count, target, timeout=120)
 
 
 @pytest.fixture

@@ -2,13 +2,12 @@
 
 import contextlib
 import json
-import threading
 import uuid
 
 import pytest
-from django.db import connections
 
 from eventlog.models import Event
+from tests.threads import run_in_threads  # noqa: F401 (re-exported to the tests here)
 
 PROBLEM = "application/problem+json"
 
@@ -89,32 +88,6 @@ def appends_nothing():
     before = Event.objects.count()
     yield
     assert Event.objects.count() == before, "an error response appended events"
-
-
-def run_in_threads(count: int, target):
-    """Run target(n) in `count` threads that start together; return their results by n.
-
-    Each thread uses its own database connections and closes them at the end.
-    """
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def run(n):
-        try:
-            barrier.wait(timeout=30)
-            results[n] = target(n)
-        except Exception as exc:  # reported in the results, asserted by the test
-            results[n] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(n,), daemon=True) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not any(thread.is_alive() for thread in threads), "a thread did not finish"
-    return results
 
 
 @pytest.fixture
