@@ -2,24 +2,19 @@
 
 import os
 import signal
-import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 
 import pytest
-from django.conf import settings
-from django.db import connections
 
 from config.celery_app import app
 from eventlog import store
 from orders_read import runner
 
 from ..conftest import postgres_only
+from ..processes import start_worker, stop, wait_for_in_log, wait_until
 from .conftest import BOTH_DATABASES, positions, snapshot
 
-BASE_DIR = Path(settings.BASE_DIR)
 CONVERGE_SECONDS = 90  # a bound for slow CI machines, not an expectation
 
 pytestmark = [
@@ -32,67 +27,13 @@ pytestmark = [
 ]
 
 
-def database_url(alias: str) -> str:
-    """Return a URL for the test database behind an alias, for the worker process."""
-    db = connections[alias].settings_dict
-    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
-    host = db.get("HOST") or "127.0.0.1"
-    return f"postgres://{db['USER']}{password}@{host}:{db.get('PORT') or 5432}/{db['NAME']}"
-
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    """Return the environment for a worker or web process on this test's databases."""
-    return {
-        **os.environ,
-        "DATABASE_URL": database_url("default"),
-        "READ_DATABASE_URL": database_url("read"),
-        "ORDINAL_SWEEP_SECONDS": "2",
-        "LOG_FORMAT": "plain",
-        **extra,
-    }
-
-
-def start_worker(log: Path, **extra_env: str) -> subprocess.Popen:
-    env = subprocess_env(**extra_env)
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker"]
-    command += ["--pool", "threads", "--concurrency", "4", "--loglevel", "INFO"]
-    command += ["--without-mingle", "--without-gossip", "-n", f"readside-{uuid.uuid4().hex}@%h"]
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            command, cwd=BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-
-
-def stop(worker: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        worker.send_signal(sig)
-        try:
-            worker.wait(30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(10)
-
-
 def converged() -> bool:
     head = store.head_position()
     return set(positions().values()) == {head} and len(positions()) == 3
 
 
 def wait_until_converged(log: Path) -> None:
-    deadline = time.monotonic() + CONVERGE_SECONDS
-    while not converged():
-        if time.monotonic() > deadline:
-            pytest.fail(f"the read model did not converge; worker log:\n{log.read_text()[-4000:]}")
-        time.sleep(0.2)
-
-
-def wait_for_in_log(log: Path, text: str) -> None:
-    """Wait until the worker has logged `text` (its tasks may still be running)."""
-    deadline = time.monotonic() + CONVERGE_SECONDS
-    while text not in log.read_text():
-        if time.monotonic() > deadline:
-            pytest.fail(f"the worker never logged {text!r}; worker log:\n{log.read_text()[-4000:]}")
-        time.sleep(0.2)
+    wait_until(converged, "the read model converging", log, CONVERGE_SECONDS)
 
 
 def place(client, sku: str, quantity: int, price: str, **headers: str) -> dict:

@@ -4,14 +4,7 @@ The web process runs under gunicorn, not in the test process, so every nudge is
 published to RabbitMQ whatever broker the rest of the suite uses.
 """
 
-import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 from rest_framework.authtoken.models import Token
@@ -20,74 +13,15 @@ from config.celery_app import app
 
 from ..config.test_readyz import AMQP_URL, needs_rabbitmq
 from ..conftest import postgres_only
+from ..processes import Api, free_port, start_web, start_worker, stop, wait_for_in_log
 from .conftest import BOTH_DATABASES
-from .test_worker import (
-    BASE_DIR,
-    start_worker,
-    stop,
-    subprocess_env,
-    wait_for_in_log,
-    wait_until_converged,
-)
+from .test_worker import wait_until_converged
 
 pytestmark = [
     postgres_only,
     needs_rabbitmq,
     pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES),
 ]
-START_SECONDS = 30
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_web(log: Path, port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "gunicorn", "config.wsgi:application"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4"]
-    command += ["--no-control-socket"]  # leave a running gunicorn's socket alone
-    with log.open("ab") as out:
-        web = subprocess.Popen(
-            command,
-            cwd=BASE_DIR,
-            env=subprocess_env(CELERY_BROKER_URL=AMQP_URL),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + START_SECONDS
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-            return web
-        except OSError:
-            if web.poll() is not None or time.monotonic() > deadline:
-                stop(web)
-                pytest.fail(f"the web process did not start; its log:\n{log.read_text()[-4000:]}")
-            time.sleep(0.2)
-
-
-class Api:
-    """A JSON client for the web process, authenticated with a token."""
-
-    def __init__(self, port: int, token: str) -> None:
-        self.base, self.token = f"http://127.0.0.1:{port}", token
-
-    def call(self, method: str, path: str, body: dict | None = None, **headers: str):
-        request = urllib.request.Request(
-            self.base + path,
-            method=method,
-            data=None if body is None else json.dumps(body).encode(),
-            headers={
-                "Authorization": f"Token {self.token}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                **headers,
-            },
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
 
 
 def test_web_and_worker_over_rabbitmq_converge(alice, tmp_path):
@@ -96,7 +30,7 @@ def test_web_and_worker_over_rabbitmq_converge(alice, tmp_path):
         app.control.purge(connection=connection)  # leftovers of earlier runs
     port = free_port()
     api = Api(port, Token.objects.create(user=alice).key)
-    web = start_web(web_log, port)
+    web = start_web(web_log, port, CELERY_BROKER_URL=AMQP_URL)
     worker = start_worker(worker_log, CELERY_BROKER_URL=AMQP_URL)
     try:
         status, ready = api.call("GET", "/readyz")
