@@ -15,7 +15,7 @@ from tests.processes import start_beat, start_worker, stop, wait_for_in_log, wai
 from .conftest import BASE_DIR, BOTH_DATABASES, PYTHON, WAIT, child_env, positions
 from .crash_after_commit import CRASHED
 from .servers import private_redis  # noqa: F401  (a fixture)
-from .stack import CONVERGE_SECONDS, assert_same_as_a_rebuild, converged
+from .worker_faults import CONVERGE_SECONDS, assert_same_as_a_rebuild, converged
 
 pytestmark = [
     postgres_only,  # several processes on one database: SQLite would serialise them
