@@ -1,11 +1,13 @@
 """Append events to a stream and read them back, by stream or by global position."""
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import psycopg
 from django.db import IntegrityError, connections, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -40,7 +42,7 @@ class NewEvent:
 
 
 class RecordedEvent(NamedTuple):
-    """An event as the log holds it: also the shape of `read_all`'s plain rows."""
+    """An event as the log holds it."""
 
     position: int
     stream_type: str
@@ -141,14 +143,58 @@ def read_stream(stream_id: UUID) -> list[RecordedEvent]:
     return [RecordedEvent(*row) for row in rows]
 
 
-def read_all(after_position: int = 0, limit: int = 1000) -> list[tuple]:
-    """Return up to `limit` plain rows (ROW_FIELDS order) with position > after_position."""
-    return list(
+def read_all(
+    after_position: int = 0, limit: int = 1000, *, metadata: bool = True
+) -> list[RecordedEvent]:
+    """Return up to `limit` events with position > after_position, in position order.
+
+    Projections read the whole log through here and never look at the metadata, so
+    they pass `metadata=False` and get None there instead of decoding it.
+    """
+    connection = connections[WRITE_DB]
+    if connection.vendor == "postgresql":
+        return _read_all_binary(connection, after_position, limit, metadata)
+    rows = (
         Event.objects.using(WRITE_DB)
         .filter(position__gt=after_position)
         .order_by("position")
         .values_list(*ROW_FIELDS)[:limit]
     )
+    if metadata:
+        return [RecordedEvent._make(row) for row in rows]
+    return [RecordedEvent(*row[:6], None, row[7]) for row in rows]
+
+
+def _read_all_binary(connection, after_position: int, limit: int, metadata: bool) -> list:
+    # A plain psycopg cursor with binary results: uuid and timestamptz are decoded by
+    # psycopg's C loaders, not Django's text ones. JSON comes as text and goes straight
+    # to the C scanner: jsonb's output is one value without surrounding whitespace.
+    meta = "metadata::text" if metadata else "NULL"
+    query = (
+        "SELECT position, stream_type, stream_id, version, type, data::text, "
+        f"{meta}, recorded_at FROM {Event._meta.db_table} "
+        "WHERE position > %s ORDER BY position LIMIT %s"
+    )
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(query, [after_position, limit], binary=True)
+        rows = cursor.fetchall()
+    return [
+        RecordedEvent(
+            position,
+            kind,
+            stream,
+            version,
+            type_,
+            _scan(data, 0)[0],
+            _scan(meta, 0)[0] if metadata else None,
+            at,
+        )
+        for position, kind, stream, version, type_, data, meta, at in rows
+    ]
+
+
+_scan = json.JSONDecoder().scan_once
 
 
 def head_position() -> int:
@@ -159,11 +205,3 @@ def head_position() -> int:
 def _current_version(stream_id: UUID) -> int:
     found = Event.objects.using(WRITE_DB).filter(stream_id=stream_id).aggregate(v=Max("version"))
     return found["v"] or 0
-
-
-def _serialise_appends() -> None:
-    connection = connections[WRITE_DB]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
-    # SQLite: transactions start IMMEDIATE (see settings), so writers are already serial.

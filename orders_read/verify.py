@@ -81,7 +81,7 @@ def projection_verify(name: str, *, batch_size: int | None = None) -> Verificati
                 projector.reset()
                 position = 0
                 while position < checkpoint.position:
-                    rows = store.read_all(position, size)
+                    rows = store.read_all(position, size, metadata=False)
                     rows = [row for row in rows if row[0] <= checkpoint.position]
                     if not rows:
                         break

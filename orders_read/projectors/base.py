@@ -9,6 +9,8 @@ from django.db import models
 
 from eventlog.store import RecordedEvent as Recorded
 
+from .upsert import upsert
+
 READ_DB = "read"
 
 
@@ -32,8 +34,13 @@ class Projector:
 
     Subclasses name their model, say which rows an event touches (`keys`) and define
     one `on_<event>` method per event type they care about; other events are ignored.
-    Handlers change rows in `self.rows` only; `apply` writes the changed rows at the
-    end of the batch, so a batch costs one read and one bulk write, not one per event.
+    Rows are plain dicts keyed by field name. Handlers change rows in `self.rows`
+    only; `apply` writes the changed rows at the end of the batch, so a batch costs
+    one read and one bulk write, not one per event.
+
+    A projector made with `complete=True` holds every row that exists (a rebuild
+    starts from an empty table): it never reads the table, and it keeps its rows
+    from one batch to the next.
     """
 
     name: ClassVar[str]
@@ -46,60 +53,94 @@ class Projector:
             _event_type(attr): attr for attr in dir(cls) if re.fullmatch(r"on_[a-z_]+", attr)
         }
 
-    def __init__(self) -> None:
-        self.rows: dict[Hashable, models.Model] = {}
+    def __init__(self, *, complete: bool = False) -> None:
+        self.rows: dict[Hashable, dict[str, Any]] = {}
         self.changed: set[Hashable] = set()
+        self.complete = complete
+        self._handle = {kind: getattr(self, method) for kind, method in self.handlers.items()}
 
     def keys(self, event: Recorded) -> Iterable[Hashable]:
         """Return the primary keys of the rows the event touches."""
         raise NotImplementedError
 
-    def apply(self, rows: Sequence[tuple]) -> None:
-        """Apply a batch of event rows; raise HandlerFailed before writing anything."""
-        events = [
-            (index, Recorded._make(row))
-            for index, row in enumerate(rows)
-            if row[4] in self.handlers
-        ]
-        wanted: set[Hashable] = set()
-        for index, event in events:
+    def apply(self, events: Sequence[Recorded], *, save: bool = True) -> None:
+        """Apply a batch of events; raise HandlerFailed before writing anything."""
+        handle = self._handle
+        mine = [(index, event) for index, event in enumerate(events) if event.type in handle]
+        if not self.complete:
+            wanted: set[Hashable] = set()
+            for index, event in mine:
+                try:
+                    wanted.update(self.keys(event))
+                except Exception as exc:
+                    raise HandlerFailed(index, event.position, exc) from exc
+            self.load(wanted - self.rows.keys())
+        for index, event in mine:
             try:
-                wanted.update(self.keys(event))
+                handle[event.type](event)
             except Exception as exc:
                 raise HandlerFailed(index, event.position, exc) from exc
-        self.rows = self.model.objects.using(READ_DB).in_bulk(wanted) if wanted else {}
-        for index, event in events:
-            try:
-                getattr(self, self.handlers[event.type])(event)
-            except Exception as exc:
-                raise HandlerFailed(index, event.position, exc) from exc
-        self.save()
+        if save:
+            self.save()
+
+    def load(self, keys: set[Hashable]) -> None:
+        """Read the rows with these keys that exist into `self.rows`."""
+        if not keys:
+            return
+        pk = self.model._meta.pk.attname
+        found = self.model.objects.using(READ_DB).filter(pk__in=keys).values()
+        self.rows.update((row[pk], row) for row in found)
 
     def save(self) -> None:
         """Write every changed row in one bulk upsert."""
         if not self.changed:
             return
-        meta = self.model._meta
-        self.model.objects.using(READ_DB).bulk_create(
-            # In key order, so concurrent writers of one table take row locks alike.
-            [self.rows[key] for key in sorted(self.changed, key=str)],
-            update_conflicts=True,
-            unique_fields=[meta.pk.name],
-            update_fields=[f.name for f in meta.concrete_fields if not f.primary_key],
-        )
+        # In key order, so concurrent writers of one table take row locks alike.
+        upsert(self.model, [self.rows[key] for key in sorted(self.changed, key=str)])
         self.changed.clear()
 
-    def row(self, key: Hashable) -> models.Model:
+    def forget(self) -> None:
+        """Save, then drop the rows held in memory; they are read again when needed."""
+        self.save()
+        self.rows.clear()
+        self.complete = False
+
+    def row(self, key: Hashable) -> dict[str, Any]:
         """Return the row to change (KeyError if it does not exist) and mark it changed."""
         found = self.rows[key]
         self.changed.add(key)
         return found
 
-    def row_or_new(self, key: Hashable, **defaults: Any) -> models.Model:
-        """Return the row to change, creating it with `defaults` if needed."""
+    def row_or_new(self, key: Hashable, **values: Any) -> dict[str, Any]:
+        """Return the row to change, creating it from `values` and field defaults if needed."""
         if key not in self.rows:
-            self.rows[key] = self.model(pk=key, **defaults)
+            self.new_row(key, **values)
         return self.row(key)
+
+    def new_row(self, key: Hashable, **values: Any) -> dict[str, Any]:
+        """Put a new row, `values` over the fields' defaults, in place of any row at `key`."""
+        row = {**self._defaults(), **values, self.model._meta.pk.attname: key}
+        self.rows[key] = row
+        self.changed.add(key)
+        return row
+
+    @classmethod
+    def _defaults(cls) -> dict[str, Any]:
+        # Fixed defaults are shared; callable ones (JSON dicts, lists) made afresh per row.
+        if "_fixed_defaults" not in cls.__dict__:
+            fields = cls.model._meta.concrete_fields
+            cls._fixed_defaults = {
+                f.attname: f.get_default()
+                for f in fields
+                if not f.has_default() or not callable(f.default)
+            }
+            cls._made_defaults = [
+                (f.attname, f.default) for f in fields if f.has_default() and callable(f.default)
+            ]
+        row = dict(cls._fixed_defaults)
+        for attname, make in cls._made_defaults:
+            row[attname] = make()
+        return row
 
     @classmethod
     def reset(cls) -> None:
@@ -107,11 +148,18 @@ class Projector:
         cls.model.objects.using(READ_DB).all().delete()
 
 
+CENTS = Decimal("0.01")
+
+
 def money(value: str | Decimal) -> Decimal:
     """Return an amount as a Decimal with two places."""
-    return Decimal(value).quantize(Decimal("0.01"))
+    return Decimal(value).quantize(CENTS)
 
 
-def add_money(amounts: dict[str, str], currency: str, amount: Decimal) -> None:
-    """Add an amount to a {currency: decimal string} map, in place."""
-    amounts[currency] = str(money(amounts.get(currency, "0.00")) + amount)
+def add_money(amounts: dict[str, str | Decimal], currency: str, amount: Decimal) -> None:
+    """Add a two-place amount to a {currency: amount} map, in place.
+
+    The map holds decimal strings as stored; sums stay Decimals until the row is
+    written (as strings again), which saves a round trip through str per event.
+    """
+    amounts[currency] = Decimal(amounts.get(currency, "0.00")) + amount

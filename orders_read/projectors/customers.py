@@ -19,11 +19,11 @@ class CustomerSummaryProjector(Projector):
         summary = self.row_or_new(
             event.data["customer_id"], orders_count=0, open_orders=0, totals={}
         )
-        summary.orders_count += 1
-        summary.open_orders += 1
-        add_money(summary.totals, event.data["currency"], money(event.data["total"]))
-        if summary.last_order_at is None or event.recorded_at > summary.last_order_at:
-            summary.last_order_at = event.recorded_at
+        summary["orders_count"] += 1
+        summary["open_orders"] += 1
+        add_money(summary["totals"], event.data["currency"], money(event.data["total"]))
+        if summary["last_order_at"] is None or event.recorded_at > summary["last_order_at"]:
+            summary["last_order_at"] = event.recorded_at
 
     def on_item_added(self, event: Recorded) -> None:
         self._add_units(event, event.data["quantity"])
@@ -35,13 +35,14 @@ class CustomerSummaryProjector(Projector):
         self._add_units(event, -event.data["quantity"])
 
     def on_order_shipped(self, event: Recorded) -> None:
-        self.row(event.data["customer_id"]).open_orders -= 1
+        self.row(event.data["customer_id"])["open_orders"] -= 1
 
     def on_order_cancelled(self, event: Recorded) -> None:
         summary = self.row(event.data["customer_id"])
-        summary.open_orders -= 1
-        add_money(summary.totals, event.data["currency"], -money(event.data["total"]))
+        summary["open_orders"] -= 1
+        add_money(summary["totals"], event.data["currency"], -money(event.data["total"]))
 
     def _add_units(self, event: Recorded, units: int) -> None:
         summary = self.row(event.data["customer_id"])
-        add_money(summary.totals, event.data["currency"], units * money(event.data["unit_price"]))
+        price = money(event.data["unit_price"])
+        add_money(summary["totals"], event.data["currency"], units * price)

@@ -1,6 +1,7 @@
 """Project order events into OrderView: one row per order, as the API shows it."""
 
 from collections.abc import Iterable
+from typing import Any
 from uuid import UUID
 
 from ..models import CANCELLED, PLACED, SHIPPED, OrderView
@@ -29,8 +30,8 @@ class OrderViewProjector(Projector):
     def on_order_placed(self, event: Recorded) -> None:
         data = event.data
         items = [_line(i["sku"], i["quantity"], i["unit_price"]) for i in data["items"]]
-        self.rows[event.stream_id] = OrderView(
-            order_id=event.stream_id,
+        self.new_row(
+            event.stream_id,
             customer_id=data["customer_id"],
             status=PLACED,
             currency=data["currency"],
@@ -43,46 +44,45 @@ class OrderViewProjector(Projector):
             updated_at=event.recorded_at,
             version=event.version,
         )
-        self.changed.add(event.stream_id)
 
     def on_item_added(self, event: Recorded) -> None:
         order = self._touch(event)
         data = event.data
-        order.items = [*order.items, _line(data["sku"], data["quantity"], data["unit_price"])]
+        order["items"] = [*order["items"], _line(data["sku"], data["quantity"], data["unit_price"])]
         self._recount(order)
 
     def on_item_quantity_changed(self, event: Recorded) -> None:
         order = self._touch(event)
         data = event.data
         new = _line(data["sku"], data["quantity"], data["unit_price"])
-        order.items = [new if i["sku"] == data["sku"] else i for i in order.items]
+        order["items"] = [new if i["sku"] == data["sku"] else i for i in order["items"]]
         self._recount(order)
 
     def on_item_removed(self, event: Recorded) -> None:
         order = self._touch(event)
-        order.items = [i for i in order.items if i["sku"] != event.data["sku"]]
+        order["items"] = [i for i in order["items"] if i["sku"] != event.data["sku"]]
         self._recount(order)
 
     def on_order_shipped(self, event: Recorded) -> None:
         order = self._touch(event)
-        order.status = SHIPPED
-        order.tracking_number = event.data.get("tracking_number") or ""
-        order.shipped_at = event.recorded_at
+        order["status"] = SHIPPED
+        order["tracking_number"] = event.data.get("tracking_number") or ""
+        order["shipped_at"] = event.recorded_at
 
     def on_order_cancelled(self, event: Recorded) -> None:
         order = self._touch(event)
-        order.status = CANCELLED
-        order.cancelled_at = event.recorded_at
+        order["status"] = CANCELLED
+        order["cancelled_at"] = event.recorded_at
 
-    def _touch(self, event: Recorded) -> OrderView:
+    def _touch(self, event: Recorded) -> dict[str, Any]:
         order = self.row(event.stream_id)
-        order.version = event.version
-        order.updated_at = event.recorded_at
+        order["version"] = event.version
+        order["updated_at"] = event.recorded_at
         if "total" in event.data:
-            order.total = money(event.data["total"])
+            order["total"] = money(event.data["total"])
         return order
 
     @staticmethod
-    def _recount(order: OrderView) -> None:
+    def _recount(order: dict[str, Any]) -> None:
         # The total comes from the event (the aggregate's), only the units are counted here.
-        order.item_count = sum(i["quantity"] for i in order.items)
+        order["item_count"] = sum(i["quantity"] for i in order["items"])

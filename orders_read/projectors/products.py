@@ -44,6 +44,6 @@ class ProductSalesProjector(Projector):
         self, event: Recorded, sku: str, units: int, unit_price: str | Decimal, *, orders: int
     ) -> None:
         sales = self.row_or_new(sku, units_sold=0, orders_count=0, revenue={})
-        sales.units_sold += units
-        sales.orders_count += orders
-        add_money(sales.revenue, event.data["currency"], units * money(unit_price))
+        sales["units_sold"] += units
+        sales["orders_count"] += orders
+        add_money(sales["revenue"], event.data["currency"], units * money(unit_price))

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from eventlog import store
+from eventlog.models import Event
 from orders_read import runner
 from orders_read.models import Checkpoint, OrderView
 from orders_write import commands
@@ -73,6 +74,30 @@ def test_rebuild_equals_incremental_projection(seed):
 
     for name in runner.projection_names():
         runner.projection_rebuild(name, batch_size=40)
+    assert snapshot() == incremental
+    assert positions() == {name: store.head_position() for name in runner.projection_names()}
+
+
+@pytest.mark.parametrize(
+    ("rows_held", "copy_from_rows"),
+    [(10**6, 10**6), (5, 1)],
+    ids=["rows-in-memory-statement-writes", "rows-spilled-and-read-back-copy-writes"],
+)
+def test_one_pass_rebuild_of_all_projections_equals_incremental(
+    monkeypatch, rows_held, copy_from_rows
+):
+    """The rebuild reads the log once for every projection; the result is the same
+    whether it keeps every row in memory or spills them and reads them back, and
+    whichever way the rows are written."""
+    random_commands(random.Random(3), 200)
+    catch_up(batch_size=11)
+    incremental = snapshot()
+    monkeypatch.setattr(runner, "REBUILD_ROWS_HELD", rows_held)
+    monkeypatch.setattr("orders_read.projectors.upsert.COPY_FROM_ROWS", copy_from_rows)
+
+    events = runner.projections_rebuild(batch_size=17)
+
+    assert events == Event.objects.count() > 100
     assert snapshot() == incremental
     assert positions() == {name: store.head_position() for name in runner.projection_names()}
 
