@@ -90,8 +90,6 @@ def append(
     with transaction.atomic(using=WRITE_DB, savepoint=False):
         connection = connections[WRITE_DB]
         with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
             try:
                 positions = _insert_if_at_version(cursor, connection, rows, expected_version)
             except IntegrityError:
@@ -104,10 +102,10 @@ def append(
 
 
 def _insert_if_at_version(cursor, connection, rows: list[tuple], expected_version: int) -> list:
-    """INSERT the rows only if the stream is at expected_version; return their positions.
+    """Take the append lock, then INSERT the rows only if the stream is at expected_version.
 
-    One statement, so on PostgreSQL the version check and the insert share the snapshot
-    taken after the append lock was granted.
+    Return the new rows' positions. The check and the insert are one statement, so on
+    PostgreSQL they share the snapshot taken after the append lock was granted.
     """
     fields = [Event._meta.get_field(name) for name in ROW_FIELDS[1:]]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
@@ -122,14 +120,27 @@ def _insert_if_at_version(cursor, connection, rows: list[tuple], expected_versio
     version = connection.ops.quote_name("version")
     # VALUES names its columns column1, column2, ... on both PostgreSQL and SQLite.
     names = ", ".join(f"column{n}" for n in range(1, len(fields) + 1))
-    cursor.execute(
+    insert = (
         f"INSERT INTO {table} ({columns}) "
         f"SELECT {names} FROM (VALUES {placeholders}) AS new_events "
         f"WHERE (SELECT COALESCE(MAX({version}), 0) FROM {table} WHERE stream_id = %s) = %s "
-        f"ORDER BY column3 RETURNING position",
-        [*params, stream_id, expected_version],
+        f"ORDER BY column3 RETURNING position"
     )
+    params = [*params, stream_id, expected_version]
+    if connection.vendor != "postgresql":
+        cursor.execute(insert, params)  # SQLite: IMMEDIATE transactions serialise writers
+    elif isinstance(cursor.cursor, psycopg.ClientCursor):
+        # Django's default client-side binding sends both statements in one round trip;
+        # each still runs with its own snapshot, the INSERT's taken after the lock.
+        cursor.execute(f"{_LOCK_SQL}; {insert}", [APPEND_LOCK_KEY, *params])
+        cursor.nextset()
+    else:
+        cursor.execute(_LOCK_SQL, [APPEND_LOCK_KEY])
+        cursor.execute(insert, params)
     return sorted(row[0] for row in cursor.fetchall())
+
+
+_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
 
 
 def read_stream(stream_id: UUID) -> list[RecordedEvent]:
