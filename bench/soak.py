@@ -95,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     injected: Counter[str] = Counter()
     down_total: Counter[str] = Counter()
+    died: Counter[str] = Counter()  # processes that exited on their own (then restarted)
     print(f"soak: {args.commands} commands, {args.clients} clients, seed {args.seed}")
     print(f"logs in {workdir}")
     try:
@@ -113,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         began = time.monotonic()
         load.start()
         while _sleep_while_running(load, rng.uniform(*args.interval)):
+            _revive(stack, died, time.monotonic() - began)
             fault = rng.choice(faults_chosen)
             down = rng.uniform(*args.down)
             at = time.monotonic() - began
@@ -129,12 +131,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {at:6.1f} s  {fault:<8} down {down:4.1f} s  ({done} commands answered)")
         load.join()
         load_seconds = time.monotonic() - began
+        _revive(stack, died, load_seconds)
         converge_seconds = wait_converged(stack, args.converge)
         checked = check_log(load.sent, stack.write_url)
         differences = rebuild_differences(stack)
         figures = load.figures()
-        processes = {"web": stack.web, "beat": stack.beat, "worker": stack.worker}
-        crashed = [name for name, process in processes.items() if process.poll() is not None]
     elapsed = time.monotonic() - began
 
     print("\nsummary")
@@ -145,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {name:<36} {value}")
     for fault in FAULTS:
         print(f"  fault {fault:<30} {injected[fault]} (down {down_total[fault]:.1f} s in all)")
+    for name in ("worker", "beat", "web"):
+        print(f"  {'died on its own: ' + name:<36} {died[name]}")
     print(f"  {'load phase':<36} {load_seconds:.1f} s")
     print(f"  {'converged after the load':<36} {converge_seconds:.1f} s")
     print(f"  {'read model == rebuild':<36} {'yes' if not differences else 'NO'}")
@@ -152,11 +155,18 @@ def main(argv: list[str] | None = None) -> int:
     failures = [*load.errors, *checked["problems"], *differences]
     if figures["gave up"]:
         failures.append(f"{figures['gave up']} command(s) never got a definitive answer")
-    failures += [f"the {name} process died on its own" for name in crashed]
+    failures += [f"the {name} process died on its own {n} time(s)" for name, n in died.items()]
     for failure in failures[:20]:
         print(f"FAIL: {failure}")
     print("result:", "FAILED" if failures else "OK (0 lost acknowledged commands)")
     return 1 if failures else 0
+
+
+def _revive(stack, died: Counter, at: float) -> None:
+    """Count and restart a process that exited on its own since the last look."""
+    for name in stack.revive():
+        died[name] += 1
+        print(f"  {at:6.1f} s  {name} had died on its own: restarted (see its log)")
 
 
 def _sleep_while_running(load, seconds: float) -> bool:

@@ -194,6 +194,23 @@ class Stack:
         time.sleep(down_seconds)
         self.redis.start()
 
+    def revive(self) -> list[str]:
+        """Restart any of web, worker and beat that exited on its own, as a supervisor
+        would; return their names. A process that dies of a fault it should survive is a
+        finding, and the caller reports it.
+        """
+        died = []
+        if self.worker.poll() is not None:
+            died.append("worker")
+            self.worker = start_worker(self.log("worker"), **self.env)
+        if self.beat.poll() is not None:
+            died.append("beat")
+            self.beat = start_beat(self.log("beat"), self.workdir / "beat-schedule", **self.env)
+        if self.web.poll() is not None:
+            died.append("web")
+            self.web = start_web(self.log("web"), self.port, threads=self.web_threads, **self.env)
+        return died
+
     def close(self) -> None:
         for process in (self.beat, self.worker, self.web):
             if process is not None:

@@ -75,6 +75,7 @@ def test_commands_survive_a_write_db_crash_and_a_read_db_restart(tmp_path):
         checked = check_log(load.sent, stack.write_url)
         figures = load.figures()
         differences = rebuild_differences(stack)
+        died = stack.revive()  # web, worker and beat must all have survived the restarts
 
     print(
         f"\nfigures: {figures}\nlog: { {k: v for k, v in checked.items() if k != 'problems'} }"
@@ -84,6 +85,7 @@ def test_commands_survive_a_write_db_crash_and_a_read_db_restart(tmp_path):
         f"{projections_resumed:.1f} s after its restart began; "
         f"converged {converge_seconds:.1f} s after the load stopped"
     )
+    assert died == [], "a process exited on its own"
     assert load.errors == []
     assert checked["problems"] == []
     assert figures["gave up"] == 0, "a command never got a definitive answer"
