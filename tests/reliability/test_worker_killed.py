@@ -25,7 +25,7 @@ from .worker_faults import (
 ORDERS = 800  # about 2,000 events
 BATCH_SIZE = 5  # many small read-DB transactions: a kill lands among them
 FINAL_BATCH_SIZE = 200  # the last worker only has to finish the job
-KILLS = 4
+KILLS = 3
 
 pytestmark = [
     postgres_only,  # a worker process beside the test: SQLite would serialise them
