@@ -1,8 +1,10 @@
 """OpenAPI 3 documentation: the problem document, common headers and the schema's routes."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -48,14 +50,14 @@ def problems(*codes: int) -> dict:
 
 IF_MATCH = OpenApiParameter(
     "If-Match",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": r'^(\*|"[0-9]{1,9}")$', "example": '"3"'},
     OpenApiParameter.HEADER,
     description='Optimistic concurrency: the order\'s version in quotes, e.g. "3"; '
     "412 if the order is at another version.",
 )
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
-    OpenApiTypes.STR,
+    {"type": "string", "pattern": r"^[\x21-\x7e]{1,255}$"},
     OpenApiParameter.HEADER,
     description="1..255 visible ASCII characters, per user. A retry with the same body replays "
     "the first status and body; another body gets 422.",
@@ -73,3 +75,19 @@ MIN_POSITION = OpenApiParameter(
     description="Read your writes: wait until the read model has reached this position "
     "(the `position` a command returned); 503 with Retry-After if it does not in time.",
 )
+
+
+class DocumentedObtainAuthToken(ObtainAuthToken):
+    """DRF's token view exactly as served, with the errors it answers in the schema."""
+
+    @extend_schema(
+        summary="Exchange a username and password for an API token",
+        description='Returns `{"token": ...}`; send it as `Authorization: Token <key>`. '
+        "Wrong credentials are a 400; an `Authorization` header with a malformed or "
+        "unknown token is refused (401) before the body is read.",
+        request=AuthTokenSerializer,
+        responses={200: AuthTokenSerializer, **problems(400, 401, 403, 413, 415)},
+        tags=["auth"],
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)

@@ -64,9 +64,9 @@ def add_slash(request, *args, **kwargs) -> HttpResponse:
 
 def schema_patterns(*sides: Routes) -> list:
     """One URL pattern per view, so the OpenAPI generator sees each side's DRF views."""
-    from rest_framework.authtoken.views import obtain_auth_token
+    from .openapi import DocumentedObtainAuthToken
 
-    return [path("api/auth/token/", obtain_auth_token)] + [
+    return [path("api/auth/token/", DocumentedObtainAuthToken.as_view())] + [
         path(f"api/{route}", view)
         for side in sides
         for route, views in side.items()

@@ -30,7 +30,14 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-@extend_schema_field({"type": "string", "pattern": r"^[0-9]+(\.[0-9]{1,2})?$", "example": "12.50"})
+# The pattern carries the bounds too: 0 to 999999.99, or 1000000 exactly.
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([0-9]{1,6}(\.[0-9]{1,2})?|1000000(\.00?)?)$",
+        "example": "12.50",
+    }
+)
 class MoneyField(serializers.Field):
     """A decimal string with at most 2 places, from 0 to 1000000 (never a JSON number)."""
 
@@ -90,3 +97,29 @@ class ShippingAddressField(serializers.Field):
 
     def to_representation(self, value):
         return value
+
+
+# The value functions' bounds, in the schema: generated and hand-written clients alike can
+# then build valid requests from the document alone.
+@extend_schema_field(
+    {"type": "string", "pattern": r"^[A-Za-z0-9._-]{1,64}$", "maxLength": 64, "example": "A-1"}
+)
+class SkuField(CheckedCharField):
+    def __init__(self, **kwargs):
+        super().__init__(values.sku, **kwargs)
+
+
+@extend_schema_field({"type": "string", "enum": sorted(values.CURRENCIES), "example": "EUR"})
+class CurrencyField(CheckedCharField):
+    """An active ISO 4217 code."""
+
+    def __init__(self, **kwargs):
+        super().__init__(values.currency, **kwargs)
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 150})
+class CustomerIdField(CheckedCharField):
+    """A username: 1..150 printable characters."""
+
+    def __init__(self, **kwargs):
+        super().__init__(values.customer_id, **kwargs)

@@ -1,13 +1,16 @@
 """Input serializers of the commands: shapes and bounds, refused with 400."""
 
+from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
 from orders_write.domain import values
 
 from .fields import (
-    CheckedCharField,
+    CurrencyField,
+    CustomerIdField,
     MoneyField,
     ShippingAddressField,
+    SkuField,
     StrictCharField,
     StrictIntegerField,
 )
@@ -26,8 +29,27 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-def sku_field() -> CheckedCharField:
-    return CheckedCharField(values.sku)
+class StrictSerializerSchema(OpenApiSerializerExtension):
+    """Say in the schema what StrictSerializer enforces: no unknown fields, bounded lists."""
+
+    target_class = StrictSerializer
+    match_subclasses = True
+
+    def map_serializer(self, auto_schema, direction):
+        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
+        schema["additionalProperties"] = False
+        fields = self.target.fields if hasattr(self.target, "fields") else self.target().fields
+        for name, field in fields.items():
+            if isinstance(field, serializers.ListSerializer) and name in schema["properties"]:
+                if not field.allow_empty:
+                    schema["properties"][name]["minItems"] = max(1, field.min_length or 0)
+                if field.max_length is not None:
+                    schema["properties"][name]["maxItems"] = field.max_length
+        return schema
+
+
+def sku_field() -> SkuField:
+    return SkuField()
 
 
 def quantity_field() -> StrictIntegerField:
@@ -41,8 +63,8 @@ class LineInput(StrictSerializer):
 
 
 class PlaceOrderInput(StrictSerializer):
-    customer_id = CheckedCharField(values.customer_id, required=False)
-    currency = CheckedCharField(values.currency)
+    customer_id = CustomerIdField(required=False)
+    currency = CurrencyField()
     items = LineInput(many=True, allow_empty=False, max_length=values.MAX_ITEMS)
     shipping_address = ShippingAddressField(required=False, allow_null=True)
 
