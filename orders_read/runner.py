@@ -74,6 +74,12 @@ def projection_names(names: list[str] | None = None) -> list[str]:
     return list(names) if names else list(PROJECTORS)
 
 
+def projections_behind(position: int) -> list[str]:
+    """Return the projections whose checkpoint has not reached `position` yet."""
+    reached = dict(Checkpoint.objects.using(READ_DB).values_list("name", "position"))
+    return [name for name in PROJECTORS if reached.get(name, 0) < position]
+
+
 def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool = False) -> int:
     """Apply every event after the checkpoint, batch by batch; return how many were read.
 

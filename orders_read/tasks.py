@@ -1,6 +1,7 @@
 """Celery tasks of the read side: they carry no event data, only "catch up"."""
 
 import logging
+import time
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
@@ -60,24 +61,53 @@ def projection_catch_up(
     reject_on_worker_lost=True,
     ignore_result=True,
 )
-def projections_catch_up(correlation_id: str | None = None) -> None:
-    """Catch every projection up, each in its own task so one failure holds up no other.
+def projections_catch_up(correlation_id: str | None = None, position: int | None = None) -> None:
+    """Catch every projection up.
 
-    Each task carries on the correlation id: the command's that nudged, or the fresh one
-    `config.celery_app` gave this run (the beat sweep sends none).
+    The sweep (no `position`) sends one task per projection, so one failing projection
+    holds up no other. A command's nudge names the position it committed: projections
+    already past it are done (an earlier task took it along), the others catch up here,
+    one after another, so a burst of commands costs one catch-up, not one per command
+    and projection. Each carries on the correlation id: the command's that nudged, or
+    the fresh one `config.celery_app` gave this run (the beat sweep sends none).
     """
-    for name in runner.projection_names():
-        projection_catch_up.delay(name, correlation_id=current_correlation_id.get())
+    if position is None:
+        for name in runner.projection_names():
+            projection_catch_up.delay(name, correlation_id=current_correlation_id.get())
+        return
+    for name in runner.projections_behind(position):
+        try:
+            done = runner.projection_catch_up(name)
+        except runner.ProjectionFailed as failure:
+            # Recorded with its retry time; the sweep retries it then.
+            logger.error("%s (attempt %d)", failure, failure.attempts)
+        except TRANSIENT_ERRORS as exc:
+            logger.warning("Projection %s: transient error, its own task retries: %s", name, exc)
+            projection_catch_up.delay(name, correlation_id=current_correlation_id.get())
+        else:
+            logger.debug("Projection %s applied %d event(s).", name, done)
 
 
-def enqueue_catch_up() -> None:
+# After a failed publish, commands skip the broker for this long: each attempt costs
+# the publish retries, and the sweep catches up once the broker is back anyway.
+PUBLISH_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
+def enqueue_catch_up(position: int | None = None) -> None:
     """Nudge the projections after a commit; never fail the caller (the events are safe)."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return
     try:
-        projections_catch_up.delay(correlation_id=current_correlation_id.get())
+        projections_catch_up.delay(correlation_id=current_correlation_id.get(), position=position)
     except Exception as exc:  # kombu raises transport-specific errors
+        _broker_down_until = time.monotonic() + PUBLISH_BACKOFF_SECONDS
         # One line, not a traceback: during a broker outage every command lands here.
         logger.warning(
-            "Could not enqueue the projection catch-up (%s: %s); the sweep will catch up.",
+            "Could not enqueue the projection catch-up (%s: %s); the sweep will catch up. "
+            "Not trying again for %.0f s.",
             type(exc).__name__,
             exc,
+            PUBLISH_BACKOFF_SECONDS,
         )

@@ -27,7 +27,7 @@ class CommandBus:
         self,
         handlers: Mapping[type[Command], Handler],
         *,
-        after_commit: Callable[[], None],
+        after_commit: Callable[[int], None],
         attempts: int = 30,
     ) -> None:
         self.handlers = dict(handlers)
@@ -80,5 +80,6 @@ class CommandBus:
             if key is not None:
                 outcome_save(key, outcome)
             if isinstance(outcome, CommandResult):
-                transaction.on_commit(self.after_commit, using="default")
+                position = outcome.position  # the nudge says how far the read side must get
+                transaction.on_commit(lambda: self.after_commit(position), using="default")
             return outcome

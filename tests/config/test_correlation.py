@@ -55,7 +55,7 @@ def test_the_nudge_carries_the_current_id(monkeypatch):
     monkeypatch.setattr(tasks.projections_catch_up, "delay", lambda **kw: sent.append(kw))
     token = correlation_id.set("req-9")
     try:
-        tasks.enqueue_catch_up()
+        tasks.enqueue_catch_up(41)
     finally:
         correlation_id.reset(token)
-    assert sent == [{"correlation_id": "req-9"}]
+    assert sent == [{"correlation_id": "req-9", "position": 41}]

@@ -70,7 +70,7 @@ def in_threads(count: int, target) -> list:
 @pytest.fixture
 def no_nudge(monkeypatch):
     """Commands enqueue no catch-up: the test decides when projections run."""
-    monkeypatch.setattr("orders_write.bootstrap.enqueue_catch_up", lambda: None)
+    monkeypatch.setattr("orders_write.bootstrap.enqueue_catch_up", lambda position: None)
 
 
 @pytest.fixture

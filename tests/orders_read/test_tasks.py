@@ -64,11 +64,51 @@ def test_the_sweep_catches_every_projection_up(eager):
     assert positions() == {name: store.head_position() for name in runner.projection_names()}
 
 
-def test_a_failed_enqueue_is_logged_not_raised(monkeypatch, caplog):
-    def broker_down(*args, **kwargs):
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Every publish fails, as with the broker unreachable; count the attempts."""
+    attempts = []
+
+    def publish(*args, **kwargs):
+        attempts.append(kwargs)
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(tasks.projections_catch_up, "delay", broker_down)
-    tasks.enqueue_catch_up()
+    monkeypatch.setattr(tasks, "_broker_down_until", 0.0)  # restored after the test
+    monkeypatch.setattr(tasks.projections_catch_up, "delay", publish)
+    return attempts
+
+
+def test_a_failed_enqueue_is_logged_not_raised(broker_down, caplog):
+    tasks.enqueue_catch_up(7)
     assert "ConnectionError: broker unreachable" in caplog.text
     assert "the sweep will catch up" in caplog.text
+
+
+def test_after_a_failed_publish_commands_skip_the_broker_for_a_while(broker_down, monkeypatch):
+    clock = [1000.0]
+    monkeypatch.setattr(tasks.time, "monotonic", lambda: clock[0])
+    tasks.enqueue_catch_up(1)
+    tasks.enqueue_catch_up(2)  # within the back-off: no publish, no retry cost
+    assert len(broker_down) == 1
+    clock[0] += tasks.PUBLISH_BACKOFF_SECONDS + 0.1
+    tasks.enqueue_catch_up(3)
+    assert [attempt["position"] for attempt in broker_down] == [1, 3]
+
+
+def test_a_nudge_catches_the_projections_up_to_its_position_in_one_task(monkeypatch):
+    place("alice", line("A-1"))
+    fanned_out = []
+    monkeypatch.setattr(tasks.projection_catch_up, "delay", lambda *a, **k: fanned_out.append(a))
+    tasks.projections_catch_up.run(position=store.head_position())
+    assert positions() == {name: store.head_position() for name in runner.projection_names()}
+    assert fanned_out == []
+
+
+def test_a_nudge_skips_projections_already_past_its_position(monkeypatch):
+    first = place("alice", line("A-1"))
+    runner.projection_catch_up("order_view")
+    place("alice", line("A-2"))  # order_view is past `first`, not past this one
+    caught_up = []
+    monkeypatch.setattr(runner, "projection_catch_up", lambda name: caught_up.append(name))
+    tasks.projections_catch_up.run(position=store.read_stream(first)[-1].position)
+    assert caught_up == ["customer_summary", "product_sales"]

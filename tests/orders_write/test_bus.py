@@ -29,9 +29,11 @@ ALICE = Context(actor=Actor("alice"))
 class Nudges:
     def __init__(self):
         self.count = 0
+        self.positions = []
 
-    def __call__(self):
+    def __call__(self, position: int):
         self.count += 1
+        self.positions.append(position)
 
 
 def place(order_id=None) -> PlaceOrder:
@@ -55,6 +57,7 @@ def test_success_nudges_the_projections_once_after_commit(django_capture_on_comm
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = bus.dispatch(place(), ALICE)
     assert (len(callbacks), nudges.count) == (1, 1)
+    assert nudges.positions == [result.position]  # how far the read side must get
     assert result.version == 1
     assert Event.objects.get().metadata["actor"] == "alice"
 

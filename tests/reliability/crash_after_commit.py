@@ -19,7 +19,7 @@ import django
 CRASHED = 86
 
 
-def crash() -> None:
+def crash(position: int) -> None:
     print("committed; dying before the nudge", flush=True)
     os._exit(CRASHED)
 

@@ -10,7 +10,16 @@ from rest_framework.authtoken.models import Token
 
 from orders_read.models import CustomerSummary, ProductSales
 from tests.conftest import postgres_only
-from tests.processes import Api, free_port, start_beat, start_web, start_worker, stop, wait_until
+from tests.processes import (
+    Api,
+    Supervised,
+    free_port,
+    start_beat,
+    start_web,
+    start_worker,
+    stop,
+    wait_until,
+)
 
 from .conftest import BOTH_DATABASES
 from .servers import private_redis  # noqa: F401  (a fixture)
@@ -62,8 +71,8 @@ def test_commands_succeed_while_the_broker_is_down_and_converge_once_it_is_back(
     port = free_port()
     api = Api(port, Token.objects.create(user=alice).key)
     web = start_web(logs["web"], port, **env)
-    worker = start_worker(logs["worker"], concurrency=3, **env)
-    beat = start_beat(logs["beat"], tmp_path / "beat-schedule", **env)
+    worker = Supervised(lambda: start_worker(logs["worker"], concurrency=3, **env))
+    beat = Supervised(lambda: start_beat(logs["beat"], tmp_path / "beat-schedule", **env))
     try:
         assert api.call("POST", "/api/orders/", order(0))[0] == 201
         wait_until(converged, "the stack projecting a first command", logs["worker"], 60)
@@ -80,11 +89,12 @@ def test_commands_succeed_while_the_broker_is_down_and_converge_once_it_is_back(
         private_redis.start()  # same port
         back = time.monotonic()
         what = "the sweep after the broker's return"
-        wait_until(converged, what, logs["worker"], CONVERGE_SECONDS)
+        supervised = lambda: worker.alive() and beat.alive() and converged()  # noqa: E731
+        wait_until(supervised, what, logs["worker"], CONVERGE_SECONDS)
         seconds = time.monotonic() - back
     finally:
-        stop(beat)
-        stop(worker)
+        beat.stop()
+        worker.stop()
         stop(web)
 
     assert statuses == [201] * COMMANDS
@@ -98,5 +108,6 @@ def test_commands_succeed_while_the_broker_is_down_and_converge_once_it_is_back(
     print(
         f"\n{COMMANDS} commands ({CLIENTS} clients) with the broker down: all 201; latency max "
         f"{max(latencies) * 1000:.0f} ms, median {statistics.median(latencies) * 1000:.0f} ms; "
-        f"converged {seconds:.1f} s after the broker restarted (sweep every {SWEEP_SECONDS} s)"
+        f"converged {seconds:.1f} s after the broker restarted (sweep every {SWEEP_SECONDS} s); "
+        f"worker / beat restarted after exiting on their own: {worker.restarts} / {beat.restarts}"
     )

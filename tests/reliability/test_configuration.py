@@ -63,7 +63,7 @@ class TestOnCommitBinding:
     def test_a_command_inside_a_read_transaction_nudges_once_the_write_db_commits(self):
         nudges: list[int] = []
         bus = command_bus()
-        bus.after_commit = lambda: nudges.append(Event.objects.count())
+        bus.after_commit = lambda position: nudges.append(Event.objects.count())
         with transaction.atomic(using="read"):
             result = bus.dispatch(place_order(), alice())
             # The write transaction has committed (the read one has not): the events are
@@ -75,7 +75,7 @@ class TestOnCommitBinding:
     def test_the_nudge_waits_for_an_outer_write_transaction_and_dies_with_it(self):
         nudges: list[int] = []
         bus = command_bus()
-        bus.after_commit = lambda: nudges.append(Event.objects.count())
+        bus.after_commit = lambda position: nudges.append(Event.objects.count())
         with transaction.atomic(using="default"):
             bus.dispatch(place_order(), alice())
             assert nudges == [], "the nudge fired before the events committed"
