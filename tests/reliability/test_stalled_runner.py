@@ -29,11 +29,11 @@ class Stall:
         projector = runner.PROJECTORS[NAME]
         original = projector.apply
 
-        def apply(this, rows):
+        def apply(this, rows, **options):
             if threading.current_thread().name == thread_name and not self.taken.is_set():
                 self.taken.set()  # the batch is read, the transaction open
                 assert self.release.wait(WAIT)
-            return original(this, rows)
+            return original(this, rows, **options)
 
         monkeypatch.setattr(projector, "apply", apply)
 
