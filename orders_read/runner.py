@@ -88,6 +88,7 @@ def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool
     """
     projector = PROJECTORS[projection_names([name])[0]]
     size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
+    _checkpoint_ensure(name)
     done, step = 0, size
     while True:
         try:
@@ -123,6 +124,8 @@ def projections_rebuild(
     """
     chosen = sorted(projection_names(names))
     size = batch_size or max(settings.ORDINAL_PROJECTION_BATCH_SIZE, REBUILD_BATCH_SIZE)
+    for name in chosen:
+        _checkpoint_ensure(name)
     with _collector_paused(), transaction.atomic(using=READ_DB):
         checkpoints = [_checkpoint_lock(name) for name in chosen]  # in name order, always
         projectors = [PROJECTORS[name](complete=True) for name in chosen]
@@ -200,25 +203,26 @@ def _batch_run(projector: type[Projector], size: int, force: bool) -> int:
     raise failed
 
 
+def _checkpoint_ensure(name: str) -> None:
+    if Checkpoint.objects.using(READ_DB).filter(name=name).exists():
+        return
+    try:
+        with transaction.atomic(using=READ_DB):
+            Checkpoint.objects.using(READ_DB).create(name=name)
+    except IntegrityError:
+        pass  # another runner created it first
+
+
 def _checkpoint_lock(name: str) -> Checkpoint:
     """Lock the checkpoint row until the transaction ends: one runner per projection.
 
     On PostgreSQL a second runner waits here, then reads the advanced position; on
-    SQLite the read DB's IMMEDIATE transactions already serialise runners. A missing
-    checkpoint (a new projection) is created at position 0.
+    SQLite the read DB's IMMEDIATE transactions already serialise runners.
     """
     query = Checkpoint.objects.using(READ_DB)
     if connections[READ_DB].features.has_select_for_update:
         query = query.select_for_update()
-    try:
-        return query.get(name=name)
-    except Checkpoint.DoesNotExist:
-        try:
-            with transaction.atomic(using=READ_DB):  # a savepoint: a lost race is harmless
-                Checkpoint.objects.using(READ_DB).create(name=name)
-        except IntegrityError:
-            pass  # another runner created it first
-        return query.get(name=name)
+    return query.get(name=name)
 
 
 def _checkpoint_advance(checkpoint: Checkpoint, position: int) -> None:
