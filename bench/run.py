@@ -54,12 +54,12 @@ def main() -> None:
     parser.add_argument("--list-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
     args = parser.parse_args()
     if args.quick:
-        args.runs, args.count, args.events, args.seconds = 1, 200, 5000, 2
+        args.runs, args.count, args.events, args.seconds = 1, 200, 5000, 3
         args.list_sizes = [10_000, 50_000]
 
     started = time.perf_counter()
     setup.configure()
-    from . import aggregate, append, catchup, http, listscale
+    from . import aggregate, append, catchup, http, lag, listscale
 
     results: dict = {"machine": machine(), "runs": args.runs, "quick": args.quick}
     # The rebuild first, on a log holding only its own events; the appends use an event
@@ -74,6 +74,7 @@ def main() -> None:
     with http.Gunicorn() as server:
         results.update(http.measure_commands(server, token, args.runs, args.seconds))
         results.update(http.measure_queries(server, token, args.runs, args.seconds))
+        results.update(lag.measure(server, token, args.runs, args.seconds))
         results.update(listscale.measure(server, token, args.runs, args.seconds, *args.list_sizes))
     connections.close_all()
     subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
