@@ -1,6 +1,7 @@
 """Helpers for the reliability suite: test-database URLs for child processes, snapshots."""
 
 import pytest
+from django.db import connections
 
 from orders_read import runner
 from tests.orders_read.conftest import BOTH_DATABASES, positions, snapshot
@@ -18,7 +19,18 @@ __all__ = [
     "positions",
     "rebuilt",
     "snapshot",
+    "waiting_on_a_lock",
 ]
+
+
+def waiting_on_a_lock() -> bool:
+    """Whether some session on the read database waits for a lock (PostgreSQL)."""
+    with connections["read"].cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
 
 
 def rebuilt() -> dict[str, list[dict]]:

@@ -22,6 +22,7 @@ from .conftest import (
     positions,
     rebuilt,
     snapshot,
+    waiting_on_a_lock,
 )
 from .worker_faults import assert_counts, write_orders
 
@@ -32,16 +33,6 @@ pytestmark = [
     postgres_only,  # the checkpoint row lock and pg_terminate_backend are PostgreSQL's
     pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES),
 ]
-
-
-def waiting_on_a_lock() -> bool:
-    """Whether some session on the read database waits for a lock."""
-    with connections["read"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def read_line(child: subprocess.Popen, prefix: str) -> str:

@@ -13,7 +13,7 @@ from orders_read.models import Checkpoint, ProductSales
 from tests.conftest import on_postgres, postgres_only
 from tests.orders_read.conftest import line, place
 
-from .conftest import BOTH_DATABASES, WAIT, positions, snapshot
+from .conftest import BOTH_DATABASES, WAIT, positions, snapshot, waiting_on_a_lock
 
 NAME = "product_sales"
 ORDERS = 12
@@ -62,16 +62,6 @@ def assert_same_as_a_replay() -> None:
     built = snapshot()["ProductSales"]
     runner.projection_rebuild(NAME)
     assert snapshot()["ProductSales"] == built
-
-
-def waiting_on_a_lock() -> bool:
-    """Whether some session on the read database waits for a lock (PostgreSQL)."""
-    with connections["read"].cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
 
 
 def test_a_second_runner_waits_for_a_stalled_one_and_applies_nothing_twice(monkeypatch, no_nudge):
