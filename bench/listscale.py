@@ -24,12 +24,24 @@ def orders_count() -> int:
         return cursor.fetchone()[0]
 
 
-def fill_to(target: int) -> int:
-    """Add synthetic orders until the read model holds `target`; return the count."""
+def resize_to(target: int) -> int:
+    """Make the read model hold `target` orders: add synthetic ones, or drop the oldest.
+
+    The last step of the run: the read model no longer has to match the log then.
+    """
     from django.db import connections
 
     have = orders_count()
-    if have < target:
+    if have > target:
+        with connections["read"].cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM orders_read_orderview WHERE placed_position < (SELECT "
+                "placed_position FROM orders_read_orderview ORDER BY placed_position DESC "
+                "OFFSET %s LIMIT 1)",
+                [target - 1],
+            )
+            cursor.execute("ANALYZE orders_read_orderview")
+    elif have < target:
         with connections["read"].cursor() as cursor:
             cursor.execute(
                 "SELECT coalesce(-min(least(placed_position, 0)), 0) FROM orders_read_orderview"
@@ -45,7 +57,7 @@ def measure(server: Gunicorn, token: str, runs: int, seconds: int, small: int, l
     path = f"{server.url}/api/orders/?page_size=20"
     figures = {}
     for size in (small, large):
-        count = fill_to(size)
+        count = resize_to(size)
         results = [wrk(path, "get.lua", token, seconds) for _ in range(runs)]
         figures[count] = {
             "p50_ms": summarise([r["p50_ms"] for r in results]),

@@ -155,8 +155,8 @@ Ordinal p50 / baseline p50 (lower is better).
    `recorded_at`. Web, worker, PostgreSQL, wrk and the poller share the 2 cores.
 6. GET one order and the first list page (20) from the read model, against the same
    from the baseline's joined tables (`prefetch_related` lines), wrk as in 3. Then the
-   first list page with the read model filled (synthetic rows inserted by SQL) to 10k
-   (or what the earlier steps left, if more) and to 1M orders. With 8 connections on 2
+   first list page with the read model cut to its newest 10k orders, then filled
+   (synthetic rows inserted by SQL) to 1M. With 8 connections on 2
    workers, p50 is mostly queueing (about 8 / requests per second), so these latencies
    move by 20-50% between runs; compare the ratios, not the milliseconds.
 7. `order_load` of an order whose stream has 10, 100 and 1,000 events (median of 20).
