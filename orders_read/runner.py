@@ -46,6 +46,11 @@ class StaleCheckpoint(Exception):
 class _BatchRefused(Exception):
     """The database refused a batch's writes (not a transient error)."""
 
+    def __init__(self, size: int, last_position: int) -> None:
+        super().__init__(f"A batch of {size} events up to position {last_position} was refused.")
+        self.size = size
+        self.last_position = last_position
+
 
 class ProjectionFailed(Exception):
     """A projector handler failed: the projection stopped just before `position`."""
@@ -90,16 +95,23 @@ def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool
     size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
     _checkpoint_ensure(name)
     done, step = 0, size
+    refused_until = 0  # the end of the last refused batch: smaller steps until past it
     while True:
         try:
-            count = _batch_run(projector, step, force)
-        except _BatchRefused:
-            step = 1  # the database refused a row: go event by event to find which
+            count, last = _batch_run(projector, step, force)
+        except _BatchRefused as refused:
+            # The database refused a row: bisect the refused range to find which one.
+            # Halving keeps the batch runs logarithmic in the batch size, and the good
+            # events before the culprit commit on the way.
+            refused_until = max(refused_until, refused.last_position)
+            step = max(1, refused.size // 2)
             continue
         done += count
         if count < step:
             return done  # a short batch: the log's head was reached when it was read
-        step, force = size, False  # the failure, if any, is behind us now
+        force = False  # the failure, if any, is behind us now
+        if last >= refused_until:
+            step = size
 
 
 def projection_rebuild(
@@ -169,15 +181,16 @@ def _rebuild_spill(projector: Projector) -> None:
         projector.save()
 
 
-def _batch_run(projector: type[Projector], size: int, force: bool) -> int:
+def _batch_run(projector: type[Projector], size: int, force: bool) -> tuple[int, int]:
+    """Apply up to `size` events after the checkpoint; return (how many, last position)."""
     name = projector.name
     with transaction.atomic(using=READ_DB):
         checkpoint = _checkpoint_lock(name)
         if checkpoint.retry_at and checkpoint.retry_at > timezone.now() and not force:
-            return 0
+            return 0, checkpoint.position
         rows = store.read_all(checkpoint.position, size, metadata=False)
         if not rows:
-            return 0
+            return 0, checkpoint.position
         try:
             # A savepoint, so a failed handler leaves the transaction usable.
             with transaction.atomic(using=READ_DB):
@@ -188,11 +201,11 @@ def _batch_run(projector: type[Projector], size: int, force: bool) -> int:
             failure = exc
         except DatabaseError as exc:
             if len(rows) > 1:
-                raise _BatchRefused() from exc
+                raise _BatchRefused(len(rows), rows[-1][0]) from exc
             failure = HandlerFailed(0, rows[0][0], exc)
         else:
             _checkpoint_advance(checkpoint, rows[-1][0])
-            return len(rows)
+            return len(rows), rows[-1][0]
         # Keep the events before the failing one; stop at it, recorded, never skipped.
         if failure.index:
             projector().apply(rows[: failure.index])

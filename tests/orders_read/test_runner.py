@@ -1,14 +1,16 @@
 """Invariant 4: read-model changes and the checkpoint commit together, exactly once."""
 
+import math
 import random
 
 import pytest
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from eventlog import store
 from eventlog.models import Event
 from orders_read import runner
 from orders_read.models import Checkpoint, CustomerSummary, ProductSales
+from orders_read.projectors.customers import CustomerSummaryProjector
 from orders_write import commands
 
 from .conftest import BOTH_DATABASES, catch_up, in_threads, line, place, positions, run, snapshot
@@ -100,3 +102,36 @@ def test_racing_runners_apply_each_event_once(no_nudge):
     before = snapshot()
     in_threads(3, lambda n: catch_up())
     assert snapshot() == before
+
+
+@pytest.mark.django_db(databases=BOTH_DATABASES)
+def test_a_refused_row_late_in_a_batch_is_found_in_logarithmic_batch_runs(monkeypatch, no_nudge):
+    batch = 50
+    for n in range(batch):
+        place(f"c{n}", line("A-1"))
+    refused_position = Event.objects.get(version=1, data__customer_id="c40").position
+    original_save = CustomerSummaryProjector.save
+
+    def save(self):
+        if "c40" in self.changed:
+            raise IntegrityError("the database refuses c40")
+        original_save(self)
+
+    runs = []
+    original_run = runner._batch_run
+
+    def counted(*args, **kwargs):
+        runs.append(args[1])  # the batch size asked for
+        return original_run(*args, **kwargs)
+
+    monkeypatch.setattr(CustomerSummaryProjector, "save", save)
+    monkeypatch.setattr(runner, "_batch_run", counted)
+    with pytest.raises(runner.ProjectionFailed) as failed:
+        runner.projection_catch_up("customer_summary", batch_size=batch)
+
+    assert failed.value.position == refused_position
+    # Every good event before the culprit committed on the way.
+    assert positions()["customer_summary"] == refused_position - 1
+    assert CustomerSummary.objects.using("read").count() == 40
+    # Bisection: about two runs per halving, not two per event before the culprit (82).
+    assert len(runs) <= 1 + 2 * math.ceil(math.log2(batch)), runs
