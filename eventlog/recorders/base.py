@@ -1,0 +1,179 @@
+"""The recorder interface every backend implements, and the records it takes and gives."""
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from django.db import IntegrityError, connections, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from ..models import Event
+
+
+class ConcurrencyError(Exception):
+    """The stream is not at the version the caller expected."""
+
+    def __init__(self, stream_id: UUID, expected: int, actual: int | None = None) -> None:
+        found = "another version" if actual is None else f"version {actual}"
+        super().__init__(f"Stream {stream_id} expected at version {expected}, found {found}.")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event about to be appended."""
+
+    type: str
+    data: dict[str, Any]
+
+
+class RecordedEvent(NamedTuple):
+    """An event as the log holds it."""
+
+    position: int
+    stream_type: str
+    stream_id: UUID
+    version: int
+    type: str
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: datetime
+
+
+ROW_FIELDS = RecordedEvent._fields
+
+# The range of integers every recorder reads back exactly: orjson, which decodes the
+# PostgreSQL log, silently turns an integer beyond 64 bits into a float.
+INT_RANGE = range(-(2**63), 2**63)
+
+
+class Recorder(ABC):
+    """Append events to streams and read them back, on the database of one alias.
+
+    A subclass per database backend supplies the guarded INSERT and the fast page
+    read; everything else is shared, so every backend keeps one contract.
+    """
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+
+    def append(
+        self,
+        *,
+        stream_type: str,
+        stream_id: UUID,
+        expected_version: int,
+        events: Sequence[NewEvent],
+        metadata: dict[str, Any] | None = None,
+    ) -> list[RecordedEvent]:
+        """Append events to a stream that must be at `expected_version`, in one transaction.
+
+        Raise ConcurrencyError if another writer got there first, ValueError for no
+        events or an integer outside 64 bits. Call it inside the caller's
+        `transaction.atomic()` to commit other rows together with the events.
+        """
+        if not events:
+            raise ValueError("append() needs at least one event.")
+        metadata = metadata or {}
+        for document in (metadata, *(e.data for e in events)):
+            _check_integers(document)
+        now = timezone.now()
+        rows = [
+            (stream_type, stream_id, expected_version + n, e.type, e.data, metadata, now)
+            for n, e in enumerate(events, start=1)
+        ]
+        # No savepoint: on failure the caller's whole transaction must roll back anyway.
+        with transaction.atomic(using=self.alias, savepoint=False):
+            connection = connections[self.alias]
+            sql, params = self._guarded_insert(connection, rows, expected_version)
+            with connection.cursor() as cursor:
+                try:
+                    positions = sorted(row[0] for row in self._insert(cursor, sql, params))
+                except IntegrityError:
+                    # The unique (stream_id, version) constraint is the last line of defence.
+                    raise ConcurrencyError(stream_id, expected_version) from None
+        # Raised outside the block: nothing was written, the caller's transaction stays usable.
+        if len(positions) != len(rows):
+            raise ConcurrencyError(stream_id, expected_version, self._version(stream_id))
+        return [
+            RecordedEvent(position, *row) for position, row in zip(positions, rows, strict=True)
+        ]
+
+    @abstractmethod
+    def _insert(self, cursor, sql: str, params: list) -> list[tuple]:
+        """Run the guarded INSERT under the append lock; return its RETURNING rows."""
+
+    def read_stream(self, stream_id: UUID) -> list[RecordedEvent]:
+        """Return every event of a stream, in version order."""
+        rows = (
+            Event.objects.using(self.alias)
+            .filter(stream_id=stream_id)
+            .order_by("version")
+            .values_list(*ROW_FIELDS)
+        )
+        return [RecordedEvent._make(row) for row in rows]
+
+    @abstractmethod
+    def read_all(
+        self, after_position: int = 0, limit: int = 1000, *, metadata: bool = True
+    ) -> list[RecordedEvent]:
+        """Return up to `limit` events with position > after_position, in position order.
+
+        Projections read the whole log through here and never look at the metadata, so
+        they pass `metadata=False` and get None there instead of decoding it.
+        """
+
+    def head_position(self) -> int:
+        """Return the highest committed position (0 for an empty log)."""
+        found = Event.objects.using(self.alias).aggregate(head=Max("position"))
+        return found["head"] or 0
+
+    def _version(self, stream_id: UUID) -> int:
+        stream = Event.objects.using(self.alias).filter(stream_id=stream_id)
+        return stream.aggregate(v=Max("version"))["v"] or 0
+
+    @staticmethod
+    def _guarded_insert(connection, rows: list[tuple], expected_version: int) -> tuple[str, list]:
+        """Build one INSERT of the rows that inserts nothing unless the stream is at the version.
+
+        The check and the insert are one statement, so on PostgreSQL they share the
+        snapshot taken after the append lock was granted.
+        """
+        fields = [Event._meta.get_field(name) for name in ROW_FIELDS[1:]]
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        table = connection.ops.quote_name(Event._meta.db_table)
+        placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
+        params = [
+            f.get_db_prep_save(value, connection)
+            for row in rows
+            for f, value in zip(fields, row, strict=True)
+        ]
+        stream_id = fields[1].get_db_prep_save(rows[0][1], connection)
+        version = connection.ops.quote_name("version")
+        # VALUES names its columns column1, column2, ... on both PostgreSQL and SQLite.
+        names = ", ".join(f"column{n}" for n in range(1, len(fields) + 1))
+        sql = (
+            f"INSERT INTO {table} ({columns}) "
+            f"SELECT {names} FROM (VALUES {placeholders}) AS new_events "
+            f"WHERE (SELECT COALESCE(MAX({version}), 0) FROM {table} WHERE stream_id = %s) = %s "
+            f"ORDER BY column3 RETURNING position"
+        )
+        return sql, [*params, stream_id, expected_version]
+
+
+def _check_integers(value: Any) -> None:
+    """Raise ValueError if the JSON document holds an integer outside INT_RANGE."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _check_integers(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_integers(item)
+    elif isinstance(value, int) and value not in INT_RANGE:
+        raise ValueError(f"{value} does not fit in 64 bits: store it as a string.")
