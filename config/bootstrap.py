@@ -4,9 +4,11 @@ The write side never imports the read side: the post-commit nudge (the read side
 `enqueue_catch_up`) is handed to the command bus here.
 """
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
+from typing import Any
 
 from django.conf import settings
 
@@ -33,11 +35,29 @@ def bootstrap(
     read_wait_seconds: float,
 ) -> Buses:
     """Build the buses from their dependencies; tests pass fakes for any of them."""
-    handlers = {kind: partial(handler, orders=orders) for kind, handler in COMMAND_HANDLERS.items()}
+    dependencies = {"orders": orders}
+    handlers = {
+        kind: inject_dependencies(handler, dependencies)
+        for kind, handler in COMMAND_HANDLERS.items()
+    }
     return Buses(
         commands=CommandBus(handlers, after_commit=nudge, attempts=command_attempts),
         queries=QueryBus(QUERY_HANDLERS, wait_seconds=read_wait_seconds),
     )
+
+
+def inject_dependencies(
+    handler: Callable[..., Any], dependencies: Mapping[str, object]
+) -> Callable[..., Any]:
+    """Bind the dependencies the handler names as parameters (cosmicpython's way)."""
+    wanted = _parameters(handler)
+    return partial(handler, **{name: dep for name, dep in dependencies.items() if name in wanted})
+
+
+@cache
+def _parameters(handler: Callable[..., Any]) -> frozenset[str]:
+    # Once per handler, not per request: the buses are built per call.
+    return frozenset(inspect.signature(handler).parameters)
 
 
 def command_bus() -> CommandBus:

@@ -15,7 +15,8 @@ from .domain.model import Order
 from .errors import NotAllowed, OrderNotFound, PreconditionFailed
 from .repository import OrderRepository
 
-# Each handler takes its repository as the keyword `orders`; config.bootstrap binds it.
+# A handler names its dependencies as keyword parameters (`orders`, its repository);
+# config.bootstrap binds them.
 
 
 def place_order(command: PlaceOrder, context: Context, *, orders: OrderRepository) -> CommandResult:

@@ -2,6 +2,7 @@
 
 import uuid
 from decimal import Decimal
+from unittest import mock
 
 from config import bootstrap
 from orders_read import tasks
@@ -26,6 +27,19 @@ def test_every_command_handler_gets_the_repository_it_is_given():
     result = buses.commands.handlers[PlaceOrder](command, Context(actor=Actor("alice")))
     assert [(e.stream_id, e.type) for e in orders.log.events] == [(order_id, "OrderPlaced")]
     assert result.position == 1
+
+
+def test_a_handler_gets_only_the_dependencies_it_names():
+    def place_without_a_repository(command, context):
+        return ("placed", command.order_id)
+
+    with mock.patch.dict(COMMAND_HANDLERS, {PlaceOrder: place_without_a_repository}):
+        buses = bootstrap.bootstrap(
+            orders=InMemoryOrderRepository(), nudge=nudge, command_attempts=3, read_wait_seconds=0
+        )
+    command = PlaceOrder(uuid.uuid4(), "alice", "EUR", ())
+    handler = buses.commands.handlers[PlaceOrder]
+    assert handler(command, Context(actor=Actor("alice"))) == ("placed", command.order_id)
 
 
 def test_the_buses_get_the_nudge_and_the_settings_values_they_are_given():
