@@ -7,7 +7,7 @@ from decimal import Decimal
 
 def order_with_events(events: int) -> uuid.UUID:
     """Place an order and change its quantity until it has `events` events."""
-    from orders_write.bootstrap import command_bus
+    from config.bootstrap import command_bus
     from orders_write.commands import Actor, ChangeItemQuantity, Context, PlaceOrder
     from orders_write.domain.values import Line
 
@@ -21,12 +21,12 @@ def order_with_events(events: int) -> uuid.UUID:
 
 def load_seconds(order_id: uuid.UUID, repeats: int = 20) -> float:
     """Median seconds to rebuild the order from its stream."""
-    from orders_write.repository import order_load
+    from orders_write.repository import EventLogOrderRepository
 
-    timings = []
+    orders, timings = EventLogOrderRepository(), []
     for _ in range(repeats):
         start = time.perf_counter()
-        order_load(order_id)
+        orders.get(order_id)
         timings.append(time.perf_counter() - start)
     timings.sort()
     return timings[len(timings) // 2]

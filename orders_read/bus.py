@@ -4,8 +4,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from django.conf import settings
-
 from eventlog import store
 
 from . import handlers
@@ -83,8 +81,3 @@ def read_position(projections: tuple[str, ...]) -> int:
     if not projections:
         return store.head_position()
     return checkpoint_position_get(names=projections)
-
-
-def query_bus() -> QueryBus:
-    """Return the query bus the API dispatches through."""
-    return QueryBus(QUERY_HANDLERS, wait_seconds=settings.ORDINAL_READ_WAIT_SECONDS)

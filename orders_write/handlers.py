@@ -13,52 +13,59 @@ from .commands import (
 )
 from .domain.model import Order
 from .errors import NotAllowed, OrderNotFound, PreconditionFailed
-from .repository import order_load, order_save
+from .repository import OrderRepository
+
+# A handler names its dependencies as keyword parameters (`orders`, its repository);
+# config.bootstrap binds them.
 
 
-def place_order(command: PlaceOrder, context: Context) -> CommandResult:
+def place_order(command: PlaceOrder, context: Context, *, orders: OrderRepository) -> CommandResult:
     if not context.actor.may_act_for(command.customer_id):
         raise NotAllowed("Only staff may place orders for another customer.")
     order = Order(str(command.order_id))
     order.place(command.customer_id, command.currency, command.items, command.shipping_address)
-    return order_save(order, context, command)
+    return orders.add(order, context, command)
 
 
-def add_item(command: AddItem, context: Context) -> CommandResult:
-    order = _load_for(command, context)
+def add_item(command: AddItem, context: Context, *, orders: OrderRepository) -> CommandResult:
+    order = _load_for(orders, command, context)
     order.add_item(command.sku, command.quantity, command.unit_price)
-    return order_save(order, context, command)
+    return orders.add(order, context, command)
 
 
-def change_item_quantity(command: ChangeItemQuantity, context: Context) -> CommandResult:
-    order = _load_for(command, context)
+def change_item_quantity(
+    command: ChangeItemQuantity, context: Context, *, orders: OrderRepository
+) -> CommandResult:
+    order = _load_for(orders, command, context)
     order.change_quantity(command.sku, command.quantity)
-    return order_save(order, context, command)
+    return orders.add(order, context, command)
 
 
-def remove_item(command: RemoveItem, context: Context) -> CommandResult:
-    order = _load_for(command, context)
+def remove_item(command: RemoveItem, context: Context, *, orders: OrderRepository) -> CommandResult:
+    order = _load_for(orders, command, context)
     order.remove_item(command.sku)
-    return order_save(order, context, command)
+    return orders.add(order, context, command)
 
 
-def ship_order(command: ShipOrder, context: Context) -> CommandResult:
+def ship_order(command: ShipOrder, context: Context, *, orders: OrderRepository) -> CommandResult:
     if not context.actor.is_staff:
         raise NotAllowed("Only staff may ship orders.")
-    order = _load_for(command, context)
+    order = _load_for(orders, command, context)
     order.ship(command.tracking_number)
-    return order_save(order, context, command)
+    return orders.add(order, context, command)
 
 
-def cancel_order(command: CancelOrder, context: Context) -> CommandResult:
-    order = _load_for(command, context)
+def cancel_order(
+    command: CancelOrder, context: Context, *, orders: OrderRepository
+) -> CommandResult:
+    order = _load_for(orders, command, context)
     order.cancel(command.reason)
-    return order_save(order, context, command)
+    return orders.add(order, context, command)
 
 
-def _load_for(command: OrderCommand, context: Context) -> Order:
+def _load_for(orders: OrderRepository, command: OrderCommand, context: Context) -> Order:
     """Load the order the actor may act on, at the version If-Match expects."""
-    order = order_load(command.order_id)
+    order = orders.get(command.order_id)
     if order is None or not context.actor.may_act_for(order.customer_id):
         raise OrderNotFound(f"Order {command.order_id} not found.")
     if command.expected_version is not None and order.version != command.expected_version:

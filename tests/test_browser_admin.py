@@ -7,11 +7,11 @@ from uuid import uuid4
 
 import pytest
 
+from config.bootstrap import command_bus
 from eventlog.models import Event
 from orders_read import runner
 from orders_read.models import OrderView
 from orders_write import commands
-from orders_write.bootstrap import command_bus
 from orders_write.domain.values import Line
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from orders_write.bootstrap import command_bus
+from config.bootstrap import command_bus
 from orders_write.commands import Actor, CancelOrder, Command, Context, ShipOrder
 from orders_write.domain.errors import DomainError
 from orders_write.errors import ConcurrentModification, NotAllowed, OrderNotFound

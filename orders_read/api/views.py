@@ -9,10 +9,10 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
+from config.bootstrap import query_bus
 from config.problems import ProblemError
 
 from .. import queries
-from ..bus import query_bus
 from ..pagination import Page
 from . import docs
 from . import serializers as out

@@ -12,11 +12,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.bootstrap import command_bus
 from config.openapi import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY_HEADER
 from config.openapi import IF_MATCH as IF_MATCH_HEADER
 from config.openapi import REQUEST_ID, problems
 from orders_write import commands
-from orders_write.bootstrap import command_bus
 from orders_write.domain.values import Line
 
 from . import serializers as inputs

@@ -5,10 +5,10 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from config.bootstrap import command_bus
 from orders_read import runner
 from orders_read.models import Checkpoint, CustomerSummary, OrderView, ProductSales
 from orders_write import commands
-from orders_write.bootstrap import command_bus
 from orders_write.domain.values import Line
 from tests.threads import run_in_threads
 
@@ -70,7 +70,7 @@ def in_threads(count: int, target) -> list:
 @pytest.fixture
 def no_nudge(monkeypatch):
     """Commands enqueue no catch-up: the test decides when projections run."""
-    monkeypatch.setattr("orders_write.bootstrap.enqueue_catch_up", lambda position: None)
+    monkeypatch.setattr("config.bootstrap.enqueue_catch_up", lambda position: None)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from orders_read import runner
 from orders_read.models import Checkpoint, OrderView
 from orders_write import commands
 from orders_write.domain.errors import RuleViolation
-from orders_write.repository import order_load
+from orders_write.repository import EventLogOrderRepository
 
 from .conftest import BOTH_DATABASES, catch_up, line, place, positions, run, snapshot
 
@@ -105,8 +105,9 @@ def test_one_pass_rebuild_of_all_projections_equals_incremental(
 def test_the_order_view_agrees_with_the_aggregate():
     random_commands(random.Random(3), 200)
     catch_up()
+    orders = EventLogOrderRepository()
     for view in OrderView.objects.using("read").all():
-        order = order_load(view.order_id)
+        order = orders.get(view.order_id)
         assert (view.status, view.version, view.total) == (order.status, order.version, order.total)
         lines = {i["sku"]: (i["quantity"], Decimal(i["unit_price"])) for i in view.items}
         assert lines == {s: (ln.quantity, ln.unit_price) for s, ln in order.lines.items()}

@@ -224,7 +224,7 @@ def test_unit_prices_are_decimal_strings_of_at_most_two_places(alice_client, pri
 
 @pytest.fixture
 def nudge():
-    with mock.patch("orders_write.bootstrap.enqueue_catch_up") as enqueue:
+    with mock.patch("config.bootstrap.enqueue_catch_up") as enqueue:
         yield enqueue
 
 

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from config.bootstrap import bootstrap
 from eventlog.models import Event
 from eventlog.store import ConcurrencyError
 from orders_write.bus import CommandBus
@@ -19,7 +20,7 @@ from orders_write.commands import (
 from orders_write.domain.errors import DuplicateSku
 from orders_write.domain.values import Line
 from orders_write.errors import ConcurrentModification, PreconditionFailed, UnknownCommand
-from orders_write.handlers import COMMAND_HANDLERS
+from orders_write.repository import EventLogOrderRepository
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -34,6 +35,12 @@ class Nudges:
     def __call__(self, position: int):
         self.count += 1
         self.positions.append(position)
+
+
+def wired(nudges: Nudges) -> CommandBus:
+    """The real handlers over the event log, with `nudges` as the post-commit nudge."""
+    orders = EventLogOrderRepository()
+    return bootstrap(orders=orders, nudge=nudges, command_attempts=30, read_wait_seconds=0).commands
 
 
 def place(order_id=None) -> PlaceOrder:
@@ -53,7 +60,7 @@ def test_unknown_command_is_named_in_the_error():
 
 def test_success_nudges_the_projections_once_after_commit(django_capture_on_commit_callbacks):
     nudges = Nudges()
-    bus = CommandBus(COMMAND_HANDLERS, after_commit=nudges)
+    bus = wired(nudges)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         result = bus.dispatch(place(), ALICE)
     assert (len(callbacks), nudges.count) == (1, 1)
@@ -64,7 +71,7 @@ def test_success_nudges_the_projections_once_after_commit(django_capture_on_comm
 
 def test_a_refused_command_writes_nothing_and_nudges_nothing(django_capture_on_commit_callbacks):
     nudges = Nudges()
-    bus = CommandBus(COMMAND_HANDLERS, after_commit=nudges)
+    bus = wired(nudges)
     order_id = uuid.uuid4()
     bus.dispatch(place(order_id), ALICE)
     with (
@@ -113,10 +120,11 @@ def test_with_if_match_a_lost_race_is_a_failed_precondition_not_a_retry():
 
 def test_an_idempotent_retry_replays_the_outcome_without_running_the_handler():
     runs = []
+    place_order = wired(Nudges()).handlers[PlaceOrder]
 
     def handler(command, context):
         runs.append(command)
-        return COMMAND_HANDLERS[PlaceOrder](command, context)
+        return place_order(command, context)
 
     bus = CommandBus({PlaceOrder: handler}, after_commit=Nudges())
     key = Idempotency(scope="1", key="k-1", fingerprint="f" * 64)

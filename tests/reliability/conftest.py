@@ -43,7 +43,7 @@ def rebuilt() -> dict[str, list[dict]]:
 @pytest.fixture
 def no_nudge(monkeypatch):
     """Commands enqueue no catch-up: the test decides when projections run."""
-    monkeypatch.setattr("orders_write.bootstrap.enqueue_catch_up", lambda position: None)
+    monkeypatch.setattr("config.bootstrap.enqueue_catch_up", lambda position: None)
 
 
 @pytest.fixture(autouse=True)

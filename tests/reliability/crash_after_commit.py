@@ -3,7 +3,7 @@
 Usage: python -m tests.reliability.crash_after_commit place ORDER_ID CUSTOMER SKU QTY PRICE
        python -m tests.reliability.crash_after_commit cancel ORDER_ID CUSTOMER
 
-The command goes through the real command bus (`orders_write.bootstrap.command_bus()`),
+The command goes through the real command bus (`config.bootstrap.command_bus()`),
 whose post-commit nudge is replaced by `os._exit(CRASHED)`: the process dies right after
 the write transaction commits and before anything is published to the broker.
 """
@@ -26,7 +26,8 @@ def crash(position: int) -> None:
 
 def main(action: str, order_id: str, customer: str, *rest: str) -> None:
     django.setup()
-    from orders_write import bootstrap, commands
+    from config import bootstrap
+    from orders_write import commands
     from orders_write.domain.values import Line
 
     bootstrap.enqueue_catch_up = crash  # what command_bus() wires as the post-commit nudge

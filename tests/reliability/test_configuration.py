@@ -10,11 +10,11 @@ from kombu.exceptions import ContentDisallowed
 from kombu.message import Message
 from kombu.serialization import dumps, loads
 
+from config.bootstrap import command_bus
 from config.celery_app import app
 from eventlog.models import Event
 from orders_read import runner, tasks
 from orders_write import commands
-from orders_write.bootstrap import command_bus
 from tests.orders_read.conftest import line
 
 from .conftest import BASE_DIR, BOTH_DATABASES, PYTHON, child_env
