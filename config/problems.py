@@ -1,141 +1,86 @@
-"""RFC 9457 problem responses for every error, and the strict JSON parser."""
+"""RFC 9457 problem responses for every error: one exception handler, one table."""
 
-import json
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
-from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError
-from django.http import Http404, JsonResponse
-from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from django.http import JsonResponse
+from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
 from eventlog.store import ConcurrencyError
 from orders_write.domain.errors import InvalidValue, RuleViolation
-from orders_write.errors import (
-    ConcurrentModification,
-    IdempotencyKeyReused,
-    NotAllowed,
-    OrderNotFound,
-    PreconditionFailed,
-)
+
+from .parsers import PayloadTooLarge
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_PREFIX = "urn:ordinal:problem:"
 
 
 class ProblemError(exceptions.APIException):
-    """An API error with its own problem code."""
+    """An API error with its own problem code and response headers."""
 
-    def __init__(self, status_code: int, code: str, detail: str, **headers: str) -> None:
-        super().__init__(detail, code)
+    def __init__(
+        self, status_code: int, code: str, detail: str, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(detail or HTTPStatus(status_code).phrase, code)
         self.status_code = status_code
         self.problem_code = code
-        self.headers = headers
+        self.headers = dict(headers or {})
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_detail = "The request body is too large."
-    default_code = "payload-too-large"
+# Errors that know nothing of HTTP (the domain's, the event log's, the database's) and
+# the API error each is answered with. Looked up along the error's class hierarchy, so
+# the most specific entry wins (DataError before DatabaseError). The application's own
+# errors are not here: they carry their `status` and `problem_type`.
+PROBLEMS: dict[type[Exception], Callable[[Any], exceptions.APIException]] = {
+    InvalidValue: lambda exc: exceptions.ValidationError({exc.field: [exc.message]}),
+    RuleViolation: lambda exc: ProblemError(409, exc.code, str(exc)),
+    ConcurrencyError: lambda exc: ProblemError(409, "concurrent-modification", str(exc)),
+    RequestDataTooBig: lambda exc: PayloadTooLarge(),
+    # A value the database cannot store (e.g. a NUL in credentials): the client's fault.
+    DataError: lambda exc: ProblemError(
+        400, "bad-request", "The request holds a value that cannot be stored."
+    ),
+    DatabaseError: lambda exc: ProblemError(
+        503, "service-unavailable", "A database is unavailable; retry.", {"Retry-After": "5"}
+    ),
+}
 
 
-class StrictJSONParser(JSONParser):
-    """Parse JSON, refusing bodies that are too large, too deep or not strict JSON."""
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-        # DATA_UPLOAD_MAX_MEMORY_SIZE = None means no limit.
-        size = -1 if limit is None else limit + 1
-        raw = stream.read(size) if stream is not None else b""
-        if limit is not None and len(raw) > limit:
-            raise PayloadTooLarge()
-        try:
-            text = raw.decode("utf-8")
-            data = json.loads(text, parse_constant=_refuse_constant)
-            _refuse_unstorable_strings(data)
-            return data
-        except (ValueError, RecursionError) as exc:
-            raise exceptions.ParseError(f"The body is not valid JSON: {_short(exc)}") from None
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _refuse_unstorable_strings(data: Any) -> None:
-    """Refuse NUL characters and unpaired surrogates ("\\u0000", "\\ud800") anywhere.
-
-    Both are valid JSON escapes, but PostgreSQL cannot store them and a surrogate
-    cannot even be encoded in a response that echoes it (e.g. an unknown field name).
-    """
-    pending = [data]
-    while pending:  # iterative: the body may be nested nearly to the recursion limit
-        value = pending.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise ValueError("NUL characters (\\u0000) are not allowed")
-            if not value.isascii() and not _encodable(value):
-                raise ValueError("unpaired surrogates (e.g. \\ud800) are not allowed")
-        elif isinstance(value, dict):
-            pending.extend(value)
-            pending.extend(value.values())
-        elif isinstance(value, list):
-            pending.extend(value)
-
-
-def _encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _short(exc: Exception) -> str:
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
-
-
-def _translate(exc: Exception) -> Exception:
-    """Turn domain and application errors into API exceptions with problem codes."""
-    if isinstance(exc, InvalidValue):
-        return exceptions.ValidationError({exc.field: [exc.message]})
-    if isinstance(exc, RuleViolation):
-        return ProblemError(409, exc.code, str(exc))
-    if isinstance(exc, OrderNotFound):
-        return ProblemError(404, "not-found", str(exc) or "Not found.")
-    if isinstance(exc, NotAllowed):
-        return ProblemError(403, "permission-denied", str(exc))
-    if isinstance(exc, PreconditionFailed):
-        return ProblemError(412, "precondition-failed", str(exc))
-    if isinstance(exc, IdempotencyKeyReused):
-        return ProblemError(422, "idempotency-key-reused", str(exc))
-    if isinstance(exc, (ConcurrentModification, ConcurrencyError)):
-        return ProblemError(409, "concurrent-modification", str(exc))
-    if isinstance(exc, RequestDataTooBig):
-        return PayloadTooLarge()
-    if isinstance(exc, DataError):
-        # A value the database cannot store (e.g. a NUL in credentials): the client's fault.
-        return ProblemError(400, "bad-request", "The request holds a value that cannot be stored.")
-    if isinstance(exc, DatabaseError):
-        return ProblemError(
-            503, "service-unavailable", "A database is unavailable; retry.", Retry_After="5"
-        )
+def api_exception(exc: Exception) -> Exception:
+    """Return the API exception that answers an error (the error itself if DRF knows it)."""
+    for cls in type(exc).__mro__:
+        if cls in PROBLEMS:
+            return PROBLEMS[cls](exc)
+    if isinstance(getattr(exc, "problem_type", None), str):
+        return _carried(exc)
     return exc
+
+
+def _carried(exc: Any) -> exceptions.APIException:
+    """Answer an error that names its own status, problem type and (maybe) headers."""
+    field = getattr(exc, "field", None)
+    if field is not None:  # about one value the client sent: a validation problem naming it
+        answer: exceptions.APIException = exceptions.ValidationError({field: [str(exc)]})
+    else:
+        answer = ProblemError(exc.status, exc.problem_type, str(exc))
+    answer.headers = dict(getattr(exc, "headers", {}))
+    return answer
 
 
 def problem_exception_handler(exc: Exception, context: dict) -> Response | None:
     """DRF exception handler: render every error as application/problem+json."""
-    exc = _translate(exc)
+    exc = api_exception(exc)
     response = exception_handler(exc, context)
     if response is None:
         return None
     for name, value in getattr(exc, "headers", {}).items():
-        response[name.replace("_", "-")] = value
+        response[name] = value
     response.data = problem_body(response.status_code, exc, response.data)
     request = context.get("request")
     renderer = getattr(request, "accepted_renderer", None)
@@ -198,44 +143,18 @@ def _merge(flat: dict[str, list[str]], more: dict[str, list[str]]) -> None:
         flat.setdefault(name, []).extend(messages)
 
 
-def problem_response(request, status_code: int, detail: str, code: str) -> JsonResponse:
-    """A problem response for errors raised outside DRF views (404 and 500 handlers)."""
-    body = {
-        "type": TYPE_PREFIX + code,
-        "title": HTTPStatus(status_code).phrase,
-        "status": status_code,
-        "detail": detail,
-    }
+# The problem type and detail of an error page that Django, not a DRF view, answered.
+PAGE_PROBLEMS = {
+    400: ("bad-request", "Bad request."),
+    403: ("permission-denied", "Permission denied."),
+    404: ("not-found", "Not found."),
+    500: ("server-error", "An unexpected error occurred."),
+}
+
+
+def page_problem(status_code: int) -> JsonResponse:
+    """Return the problem response that stands for Django's error page of this status."""
+    phrase = HTTPStatus(status_code).phrase
+    code, detail = PAGE_PROBLEMS.get(status_code, (phrase.lower().replace(" ", "-"), phrase + "."))
+    body = {"type": TYPE_PREFIX + code, "title": phrase, "status": status_code, "detail": detail}
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
-
-
-def handler404(request, exception: Exception | None = None):
-    if _wants_html(request):
-        from django.views.defaults import page_not_found
-
-        return page_not_found(request, exception or Http404())
-    return problem_response(request, 404, "Not found.", "not-found")
-
-
-def handler403(request, exception: Exception | None = None):
-    if _wants_html(request):
-        from django.views.defaults import permission_denied
-
-        return permission_denied(request, exception or PermissionDenied())
-    return problem_response(request, 403, "Permission denied.", "permission-denied")
-
-
-def handler400(request, exception: Exception | None = None):
-    return problem_response(request, 400, "Bad request.", "bad-request")
-
-
-def handler500(request):
-    if _wants_html(request):
-        from django.views.defaults import server_error
-
-        return server_error(request)
-    return problem_response(request, 500, "An unexpected error occurred.", "server-error")
-
-
-def _wants_html(request) -> bool:
-    return not request.path.startswith(("/api/", "/healthz", "/readyz"))

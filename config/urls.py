@@ -1,32 +1,23 @@
 """URL configuration: the API under /api/, the admin, and health checks."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
-from orders_read.urls import routes as read_routes
-from orders_write.urls import routes as write_routes
-
+from .api import ANY_CASE_UUID, api_router
+from .converters import AnyCaseUUIDConverter
 from .health import healthz, readyz
-from .routing import merge_routes
+from .openapi import DocumentedObtainAuthToken
+
+register_converter(AnyCaseUUIDConverter, ANY_CASE_UUID)
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
-    path(
-        "api/schema/",
-        SpectacularAPIView.as_view(urlconf="config.schema_urls"),
-        name="schema",
-    ),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", DocumentedObtainAuthToken.as_view(), name="api-token"),
     path("api/auth/", include("rest_framework.urls")),
-    path("api/", include(merge_routes(write_routes, read_routes))),
+    path("api/", include(api_router().urls)),
     path("admin/", admin.site.urls),
 ]
-
-handler400 = "config.problems.handler400"
-handler403 = "config.problems.handler403"
-handler404 = "config.problems.handler404"
-handler500 = "config.problems.handler500"

@@ -1,5 +1,7 @@
 """One handler per query: check who may ask, then call the selector."""
 
+from dataclasses import replace
+
 from .models import CustomerSummary
 from .pagination import Page
 from .queries import (
@@ -33,17 +35,17 @@ def get_order(query: GetOrder):
 
 
 def list_orders(query: ListOrders) -> Page:
-    customer_id = query.customer_id
+    filters, username = query.filters, query.viewer.username
     if not query.viewer.is_staff:
-        if customer_id is not None and customer_id != query.viewer.username:
+        if filters.customer_id not in (None, username):
             return Page([], None, None)
-        customer_id = query.viewer.username
-    return _page(query, customer_id)
+        filters = replace(filters, customer_id=username)
+    return order_list(filters=filters)
 
 
 def list_customer_orders(query: ListCustomerOrders) -> Page:
     _require_may_see(query.viewer, query.customer_id)
-    return _page(query, query.customer_id)
+    return order_list(filters=replace(query.filters, customer_id=query.customer_id))
 
 
 def get_customer(query: GetCustomer) -> CustomerSummary:
@@ -72,17 +74,6 @@ def get_order_history(query: GetOrderHistory):
 def get_projection_status(query: GetProjectionStatus):
     _require_staff(query.viewer)
     return projection_status_list()
-
-
-def _page(query: ListOrders, customer_id: str | None) -> Page:
-    return order_list(
-        customer_id=customer_id,
-        status=query.status,
-        placed_after=query.placed_after,
-        placed_before=query.placed_before,
-        cursor=query.cursor,
-        page_size=query.page_size,
-    )
 
 
 def _require_may_see(viewer: Viewer, customer_id: str) -> None:

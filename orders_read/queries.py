@@ -1,9 +1,13 @@
 """Queries: what a caller asks the read side, named as questions, and what comes back."""
 
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
+
+from .filters import OrderFilters
+
+# The response header that tells how far the read model was, on every answer of a query.
+READ_POSITION_HEADER = "X-Read-Position"
 
 
 @dataclass(frozen=True)
@@ -32,12 +36,7 @@ class GetOrder(Query):
 
 @dataclass(frozen=True, kw_only=True)
 class ListOrders(Query):
-    customer_id: str | None = None
-    status: str | None = None
-    placed_after: datetime | None = None
-    placed_before: datetime | None = None
-    cursor: str | None = None
-    page_size: int = 20
+    filters: OrderFilters = field(default_factory=OrderFilters)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,21 +73,36 @@ class QueryResult:
 
 
 class QueryError(Exception):
-    """Base of the errors a query can end with."""
+    """Base of the errors a query can end with; each names its HTTP status and problem type."""
 
+    status: int = 400
+    problem_type: str = "bad-request"
     read_position: int = 0  # set by the query bus: how far the read model was
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Return the headers of the error's answer: how far the read model was."""
+        return {READ_POSITION_HEADER: str(self.read_position)}
 
 
 class NotFound(QueryError):
     """Nothing to show: unknown, or not the viewer's."""
 
+    status = 404
+    problem_type = "not-found"
+
 
 class Forbidden(QueryError):
     """The viewer may not ask this (e.g. a staff-only report)."""
 
+    status = 403
+    problem_type = "permission-denied"
+
 
 class InvalidQuery(QueryError):
     """A query value the read side cannot use (e.g. a malformed cursor)."""
+
+    problem_type = "validation-error"
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
@@ -98,9 +112,18 @@ class InvalidQuery(QueryError):
 class ReadModelBehind(QueryError):
     """The projections had not reached `min_position` within the wait."""
 
+    status = 503
+    problem_type = "read-model-behind"
+    retry_after_seconds = 1
+
     def __init__(self, position: int, wanted: int) -> None:
         super().__init__(
             f"The read model is at position {position}, not yet at {wanted}; retry shortly."
         )
         self.position = position
         self.wanted = wanted
+        self.read_position = position  # raised while waiting, before any handler ran
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**super().headers, "Retry-After": str(self.retry_after_seconds)}

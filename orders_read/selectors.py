@@ -1,15 +1,15 @@
 """Read functions: fetch from the read models (and, for history, from the event log)."""
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Min, QuerySet
+from django.db.models import Min
 from django.utils import timezone
 
 from eventlog import store
 from eventlog.models import Event
 
+from .filters import OrderFilters
 from .models import Checkpoint, CustomerSummary, OrderView, ProductSales
 from .pagination import Page, keyset_page
 from .projectors import PROJECTORS
@@ -22,26 +22,12 @@ def order_get(*, order_id: UUID) -> OrderView | None:
     return OrderView.objects.using(READ_DB).filter(order_id=order_id).first()
 
 
-def order_list(
-    *,
-    customer_id: str | None = None,
-    status: str | None = None,
-    placed_after: datetime | None = None,
-    placed_before: datetime | None = None,
-    cursor: str | None = None,
-    page_size: int = 20,
-) -> Page:
-    """Return a page of orders, newest first, filtered by what is given."""
-    orders: QuerySet = OrderView.objects.using(READ_DB).all()
-    if customer_id is not None:
-        orders = orders.filter(customer_id=customer_id)
-    if status is not None:
-        orders = orders.filter(status=status)
-    if placed_after is not None:
-        orders = orders.filter(placed_at__gte=placed_after)
-    if placed_before is not None:
-        orders = orders.filter(placed_at__lte=placed_before)
-    return keyset_page(orders, key="placed_position", cursor=cursor, page_size=page_size)
+def order_list(*, filters: OrderFilters) -> Page:
+    """Return a page of orders, newest first, narrowed by the filters given."""
+    orders = filters.apply(OrderView.objects.using(READ_DB).all())
+    return keyset_page(
+        orders, key="placed_position", cursor=filters.cursor, page_size=filters.page_size
+    )
 
 
 def customer_get(*, customer_id: str) -> CustomerSummary | None:

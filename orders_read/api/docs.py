@@ -1,12 +1,7 @@
-"""OpenAPI descriptions of the query views (GET), for drf-spectacular."""
+"""OpenAPI descriptions of the query actions (GET), for drf-spectacular."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from config.openapi import PROBLEM_DESCRIPTIONS, problems
 
@@ -33,20 +28,18 @@ def documented(
     errors: tuple[int, ...] = (),
     description: str = "",
 ):
-    """Describe a query view's GET in the OpenAPI schema."""
+    """Describe a query action's GET in the OpenAPI schema."""
     codes = sorted({400, 401, 429, 503, *errors} - {304})
     responses = {200: response, **problems(*codes)}
     if 304 in errors:
         responses[304] = OpenApiResponse(description=PROBLEM_DESCRIPTIONS[304])
-    return extend_schema_view(
-        get=extend_schema(
-            summary=summary,
-            description=description + READ_NOTE,
-            operation_id=operation_id,
-            parameters=parameters or [out.ReadInput],
-            responses=responses,
-            tags=["queries"],
-        )
+    return extend_schema(
+        summary=summary,
+        description=description + READ_NOTE,
+        operation_id=operation_id,
+        parameters=parameters or [out.ReadInput],
+        responses=responses,
+        tags=["queries"],
     )
 
 

@@ -1,8 +1,13 @@
 """Query parameter and output serializers of the query API; money is always a string."""
 
+from dataclasses import fields
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from ..models import STATUSES, CustomerSummary, OrderView, ProductSales
+from ..filters import OrderFilters
+from ..models import CustomerSummary, OrderView, ProductSales
 
 MAX_POSITION = 2**63 - 1
 
@@ -13,21 +18,30 @@ class ReadInput(serializers.Serializer):
     min_position = serializers.IntegerField(min_value=0, max_value=MAX_POSITION, required=False)
 
 
-class ListOrdersInput(ReadInput):
-    """Filters and paging of an order list."""
+def parameters_input(name: str, params: type, *, exclude: tuple[str, ...] = ()) -> type:
+    """Build the query-string serializer of a parameters dataclass (e.g. OrderFilters).
 
-    customer_id = serializers.CharField(max_length=150, required=False)
-    status = serializers.ChoiceField(choices=STATUSES, required=False)
-    placed_after = serializers.DateTimeField(required=False)
-    placed_before = serializers.DateTimeField(required=False)
-    cursor = serializers.CharField(max_length=200, required=False)
-    page_size = serializers.IntegerField(min_value=1, max_value=100, required=False)
+    Each dataclass field declares its API field (see `filters.parameter`); every one is
+    optional here. The validated data is {"min_position": ..., "filters": params(...)},
+    the keyword arguments of the query.
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        return {"min_position": attrs.pop("min_position", None), "filters": params(**attrs)}
+
+    declared: dict[str, Any] = {"validate": validate, "__doc__": params.__doc__}
+    for spec in fields(params):
+        if spec.name not in exclude:
+            api_field, options = spec.metadata["api_field"]
+            declared[spec.name] = api_field(required=False, **options)
+    return type(name, (ReadInput,), declared)
 
 
-class CustomerOrdersInput(ListOrdersInput):
-    """Filters and paging of one customer's orders: the path names the customer."""
-
-    customer_id = None
+ListOrdersInput = parameters_input("ListOrdersInput", OrderFilters)
+# One customer's orders: the path names the customer.
+CustomerOrdersInput = parameters_input(
+    "CustomerOrdersInput", OrderFilters, exclude=("customer_id",)
+)
 
 
 def money_map(help_text: str) -> serializers.DictField:
@@ -66,6 +80,8 @@ class OrderOutput(serializers.ModelSerializer):
         ]
 
 
+# One page object, not a list of them, although the list action answers it.
+@extend_schema_serializer(many=False)
 class OrderPageOutput(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)

@@ -1,86 +1,52 @@
-"""Query views: read the parameters, dispatch one query, render its result."""
+"""The read side's halves of the API's ViewSets: GET actions, each dispatching one query."""
 
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
-from rest_framework.views import APIView
-
-from config.bootstrap import query_bus
-from config.problems import ProblemError
 
 from .. import queries
 from ..pagination import Page
 from . import docs
 from . import serializers as out
 
-READ_POSITION = "X-Read-Position"
-RETRY_AFTER_SECONDS = "1"
+if TYPE_CHECKING:
+    from ..bus import QueryBus
 
 
-class QueryView(APIView):
-    """GET one query; every answer of the bus, errors included, carries X-Read-Position."""
+class QueryActions:
+    """Dispatch one query per GET; every answer of the bus carries X-Read-Position.
 
-    input_serializer: type[serializers.Serializer] = out.ReadInput
+    The composed ViewSet sets `query_bus` (the API's composition root does).
+    """
 
-    def params(self, request: Request) -> dict[str, Any]:
-        """Return the validated query parameters; 400 on invalid ones."""
-        serializer = self.input_serializer(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
+    query_bus: Callable[[], "QueryBus"]
 
     def ask(self, query: queries.Query) -> queries.QueryResult:
-        """Dispatch the query, turning the read side's errors into problem responses."""
-        try:
-            return query_bus().dispatch(query)
-        except queries.ReadModelBehind as exc:
-            raise ProblemError(
-                503,
-                "read-model-behind",
-                str(exc),
-                Retry_After=RETRY_AFTER_SECONDS,
-                X_Read_Position=str(exc.position),
-            ) from None
-        except queries.QueryError as exc:
-            headers = {"X_Read_Position": str(exc.read_position)}
-            if isinstance(exc, queries.NotFound):
-                raise ProblemError(404, "not-found", str(exc), **headers) from None
-            if isinstance(exc, queries.Forbidden):
-                raise ProblemError(403, "permission-denied", str(exc), **headers) from None
-            if isinstance(exc, queries.InvalidQuery):
-                raise serializers.ValidationError({exc.field: [str(exc)]}) from None
-            raise
+        """Dispatch the query; its errors carry their own status, type and headers."""
+        return self.query_bus().dispatch(query)
 
     def answer(self, result: queries.QueryResult, data: Any, **headers: str) -> Response:
-        return Response(data, headers={READ_POSITION: str(result.read_position), **headers})
+        headers[queries.READ_POSITION_HEADER] = str(result.read_position)
+        return Response(data, headers=headers)
 
 
 def viewer(request: Request) -> queries.Viewer:
     return queries.Viewer(request.user.get_username(), request.user.is_staff)
 
 
-@docs.order_list
-class OrderListView(QueryView):
-    input_serializer = out.ListOrdersInput
-
-    def get(self, request: Request) -> Response:
-        result = self.ask(queries.ListOrders(viewer=viewer(request), **self.params(request)))
-        return self.answer(result, page_body(request, result.value))
-
-
-@docs.customer_order_list
-class CustomerOrderListView(QueryView):
-    input_serializer = out.CustomerOrdersInput
-
-    def get(self, request: Request, customer_id: str) -> Response:
-        query = queries.ListCustomerOrders(
-            viewer=viewer(request), customer_id=customer_id, **self.params(request)
-        )
-        result = self.ask(query)
-        return self.answer(result, page_body(request, result.value))
+def params(
+    request: Request, input_serializer: type[serializers.Serializer] = out.ReadInput
+) -> dict[str, Any]:
+    """Return the validated query parameters, as the query's keyword arguments; 400 if invalid."""
+    serializer = input_serializer(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
 
 
 def page_body(request: Request, page: Page) -> dict[str, Any]:
@@ -97,21 +63,6 @@ def page_body(request: Request, page: Page) -> dict[str, Any]:
     }
 
 
-@docs.order_detail
-class OrderDetailView(QueryView):
-    def get(self, request: Request, order_id: uuid.UUID) -> Response:
-        result = self.ask(
-            queries.GetOrder(viewer=viewer(request), order_id=order_id, **self.params(request))
-        )
-        etag = f'"{result.value.version}"'
-        if etag_matches(request.headers.get("If-None-Match"), etag):
-            response = Response(status=304)
-            response["ETag"] = etag
-            response[READ_POSITION] = str(result.read_position)
-            return response
-        return self.answer(result, out.OrderOutput(result.value).data, ETag=etag)
-
-
 def etag_matches(header: str | None, etag: str) -> bool:
     """Tell whether If-None-Match names the current ETag (weakly compared, or *)."""
     if not header:
@@ -120,37 +71,78 @@ def etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in [tag.removeprefix("W/") for tag in tags]
 
 
-@docs.order_history
-class OrderHistoryView(QueryView):
-    def get(self, request: Request, order_id: uuid.UUID) -> Response:
+class OrderQueries(QueryActions):
+    """The queries on orders: the list, one order, and its history."""
+
+    @docs.order_list
+    def list(self, request: Request) -> Response:
+        query = queries.ListOrders(viewer=viewer(request), **params(request, out.ListOrdersInput))
+        result = self.ask(query)
+        return self.answer(result, page_body(request, result.value))
+
+    @docs.order_detail
+    def retrieve(self, request: Request, order_id: uuid.UUID) -> Response:
+        result = self.ask(
+            queries.GetOrder(viewer=viewer(request), order_id=order_id, **params(request))
+        )
+        etag = f'"{result.value.version}"'
+        if etag_matches(request.headers.get("If-None-Match"), etag):
+            response = Response(status=304)
+            response["ETag"] = etag
+            response[queries.READ_POSITION_HEADER] = str(result.read_position)
+            return response
+        return self.answer(result, out.OrderOutput(result.value).data, ETag=etag)
+
+    @docs.order_history
+    @action(detail=True, methods=["get"])
+    def history(self, request: Request, order_id: uuid.UUID) -> Response:
+        """List the order's events, from the event log."""
         query = queries.GetOrderHistory(
-            viewer=viewer(request), order_id=order_id, **self.params(request)
+            viewer=viewer(request), order_id=order_id, **params(request)
         )
         result = self.ask(query)
         return self.answer(result, out.HistoryEventOutput(result.value, many=True).data)
 
 
-@docs.customer_detail
-class CustomerView(QueryView):
-    def get(self, request: Request, customer_id: str) -> Response:
+class CustomerQueries(QueryActions):
+    """The queries on customers: a summary, and their orders."""
+
+    @docs.customer_detail
+    def retrieve(self, request: Request, customer_id: str) -> Response:
         query = queries.GetCustomer(
-            viewer=viewer(request), customer_id=customer_id, **self.params(request)
+            viewer=viewer(request), customer_id=customer_id, **params(request)
         )
         result = self.ask(query)
         return self.answer(result, out.CustomerOutput(result.value).data)
 
+    @docs.customer_order_list
+    @action(detail=True, methods=["get"])
+    def orders(self, request: Request, customer_id: str) -> Response:
+        """List the customer's orders, newest first."""
+        query = queries.ListCustomerOrders(
+            viewer=viewer(request),
+            customer_id=customer_id,
+            **params(request, out.CustomerOrdersInput),
+        )
+        result = self.ask(query)
+        return self.answer(result, page_body(request, result.value))
 
-@docs.product_sales
-class ProductSalesView(QueryView):
-    def get(self, request: Request) -> Response:
-        result = self.ask(queries.GetProductSales(viewer=viewer(request), **self.params(request)))
+
+class ReportQueries(QueryActions):
+    """The reports (staff only)."""
+
+    @docs.product_sales
+    @action(detail=False, methods=["get"], url_path="product-sales")
+    def product_sales(self, request: Request) -> Response:
+        """Report the sales per SKU, cancelled orders excluded."""
+        result = self.ask(queries.GetProductSales(viewer=viewer(request), **params(request)))
         return self.answer(result, out.ProductSalesOutput(result.value, many=True).data)
 
 
-@docs.projection_status
-class ProjectionStatusView(QueryView):
-    def get(self, request: Request) -> Response:
-        result = self.ask(
-            queries.GetProjectionStatus(viewer=viewer(request), **self.params(request))
-        )
+class ProjectionQueries(QueryActions):
+    """The projections' progress (staff only)."""
+
+    @docs.projection_status
+    def list(self, request: Request) -> Response:
+        result = self.ask(queries.GetProjectionStatus(viewer=viewer(request), **params(request)))
         return self.answer(result, out.ProjectionStatusOutput(result.value, many=True).data)

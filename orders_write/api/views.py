@@ -1,18 +1,18 @@
-"""Command views: parse the body, dispatch one command, render its result."""
+"""The write side's half of the orders ViewSet: POST actions, each dispatching one command."""
 
 import hashlib
 import json
 import re
 import uuid
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from config.bootstrap import command_bus
 from config.openapi import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY_HEADER
 from config.openapi import IF_MATCH as IF_MATCH_HEADER
 from config.openapi import REQUEST_ID, problems
@@ -21,114 +21,127 @@ from orders_write.domain.values import Line
 
 from . import serializers as inputs
 
+if TYPE_CHECKING:
+    from orders_write.bus import CommandBus
+
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 IF_MATCH = re.compile(r'"([0-9]{1,9})"')
 
 
 def documented(summary: str, *, success: int = 200, staff_only: bool = False):
-    """Describe a command view's POST in the OpenAPI schema."""
+    """Describe a command action's POST in the OpenAPI schema."""
     on_order = success == 200
     errors = [400, 401, 403, 409, 413, 415, 422, 429]
     if on_order:
         errors += [404, 412]
-    return extend_schema_view(
-        post=extend_schema(
-            summary=summary,
-            description=("Staff only. " if staff_only else "")
-            + "Returns the order's new version (also as `ETag`) and the global `position` "
-            "of its last event, the token for read-your-writes (`?min_position=`)."
-            + ("" if on_order else " `Location` names the new order."),
-            parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID]
-            + ([IF_MATCH_HEADER] if on_order else []),
-            responses={success: inputs.CommandResultOutput, **problems(*sorted(errors))},
-            tags=["commands"],
-        )
+    return extend_schema(
+        summary=summary,
+        description=("Staff only. " if staff_only else "")
+        + "Returns the order's new version (also as `ETag`) and the global `position` "
+        "of its last event, the token for read-your-writes (`?min_position=`)."
+        + ("" if on_order else " `Location` names the new order."),
+        parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID] + ([IF_MATCH_HEADER] if on_order else []),
+        responses={success: inputs.CommandResultOutput, **problems(*sorted(errors))},
+        tags=["commands"],
     )
 
 
-class CommandView(APIView):
-    """POST one command; subclasses say how the validated body becomes the command."""
+def order_command(summary: str, url_path: str, *, staff_only: bool = False):
+    """Declare a POST action on one order (orders/{order_id}/<url_path>/) and document it."""
 
-    input_serializer: type[serializers.Serializer]
-    success_status = status.HTTP_200_OK
+    def decorate(method: Callable) -> Callable:
+        routed = action(detail=True, methods=["post"], url_path=url_path)(method)
+        return documented(summary, staff_only=staff_only)(routed)
 
-    def get_serializer(self, *args, **kwargs):
-        # Lets the browsable API render a form for the command's body.
-        return self.input_serializer(*args, **kwargs)
+    return decorate
 
-    def post(self, request: Request, order_id: uuid.UUID | None = None) -> Response:
-        serializer = self.input_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        command = self.command(serializer.validated_data, request, order_id)
-        result = command_bus().dispatch(command, command_context(request))
-        response = Response(
+
+class OrderCommands:
+    """Dispatch one command per POST: the body is validated by the action's input serializer.
+
+    The composed ViewSet sets `command_bus` (the API's composition root does).
+    """
+
+    command_bus: Callable[[], "CommandBus"]
+    # Each POST action's body; the browsable API builds its forms from these too.
+    command_inputs: dict[str, type[serializers.Serializer]] = {
+        "create": inputs.PlaceOrderInput,
+        "add_item": inputs.AddItemInput,
+        "change_quantity": inputs.ChangeQuantityInput,
+        "remove_item": inputs.RemoveItemInput,
+        "ship": inputs.ShipOrderInput,
+        "cancel": inputs.CancelOrderInput,
+    }
+
+    def get_serializer(self, *args, **kwargs) -> serializers.Serializer:
+        """Return the input serializer of this request's command (or of the path's POST)."""
+        name = self.action if self.action in self.command_inputs else self.action_map.get("post")
+        return self.command_inputs[name](*args, **kwargs)
+
+    def run(self, request: Request, command: commands.Command, success: int) -> Response:
+        """Dispatch the command; answer its result with the order's version as ETag."""
+        result = self.command_bus().dispatch(command, command_context(request))
+        return Response(
             inputs.CommandResultOutput(result).data,
-            status=self.success_status,
+            status=success,
             headers={"ETag": f'"{result.version}"'},
         )
-        return response
 
-    def command(self, data: dict[str, Any], request: Request, order_id) -> commands.Command:
-        raise NotImplementedError
+    def body(self, request: Request) -> dict[str, Any]:
+        """Return the validated body of the action's command; 400 if it is invalid."""
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
 
+    def run_on_order(
+        self, request: Request, command_class: type[commands.OrderCommand], order_id: uuid.UUID
+    ) -> Response:
+        """Dispatch a command on an existing order, honouring If-Match."""
+        command = command_class(
+            order_id, **self.body(request), expected_version=expected_version(request)
+        )
+        return self.run(request, command, status.HTTP_200_OK)
 
-class OrderCommandView(CommandView):
-    """A command on an existing order, honouring If-Match."""
-
-    command_class: type[commands.OrderCommand]
-
-    def command(self, data, request, order_id):
-        return self.command_class(order_id, **data, expected_version=expected_version(request))
-
-
-@documented("Place an order", success=201)
-class PlaceOrderView(CommandView):
-    input_serializer = inputs.PlaceOrderInput
-    success_status = status.HTTP_201_CREATED
-
-    def command(self, data, request, order_id):
-        return commands.PlaceOrder(
+    @documented("Place an order", success=201)
+    def create(self, request: Request) -> Response:
+        """Place an order; `Location` names it."""
+        data = self.body(request)
+        command = commands.PlaceOrder(
             order_id=uuid.uuid4(),
             customer_id=data.get("customer_id") or request.user.username,
             currency=data["currency"],
             items=tuple(Line(i["sku"], i["quantity"], i["unit_price"]) for i in data["items"]),
             shipping_address=data.get("shipping_address") or {},
         )
-
-    def post(self, request: Request, order_id=None) -> Response:
-        response = super().post(request)
+        response = self.run(request, command, status.HTTP_201_CREATED)
+        # The result's id, not the command's: a replayed Idempotency-Key names the first order.
         response["Location"] = f"/api/orders/{response.data['order_id']}/"
         return response
 
+    @order_command("Add an item (a SKU not yet in the order)", "add-item")
+    def add_item(self, request: Request, order_id: uuid.UUID) -> Response:
+        """Add an item: a SKU not yet in the order."""
+        return self.run_on_order(request, commands.AddItem, order_id)
 
-@documented("Add an item (a SKU not yet in the order)")
-class AddItemView(OrderCommandView):
-    input_serializer = inputs.AddItemInput
-    command_class = commands.AddItem
+    @order_command("Change an item's quantity", "change-quantity")
+    def change_quantity(self, request: Request, order_id: uuid.UUID) -> Response:
+        """Change the quantity of an item in the order."""
+        return self.run_on_order(request, commands.ChangeItemQuantity, order_id)
 
+    @order_command("Remove an item (not the last one)", "remove-item")
+    def remove_item(self, request: Request, order_id: uuid.UUID) -> Response:
+        """Remove an item from the order (not its last one: cancel instead)."""
+        return self.run_on_order(request, commands.RemoveItem, order_id)
 
-@documented("Change an item's quantity")
-class ChangeQuantityView(OrderCommandView):
-    input_serializer = inputs.ChangeQuantityInput
-    command_class = commands.ChangeItemQuantity
+    @order_command("Ship the order", "ship", staff_only=True)
+    def ship(self, request: Request, order_id: uuid.UUID) -> Response:
+        """Ship the order (staff only)."""
+        return self.run_on_order(request, commands.ShipOrder, order_id)
 
-
-@documented("Remove an item (not the last one)")
-class RemoveItemView(OrderCommandView):
-    input_serializer = inputs.RemoveItemInput
-    command_class = commands.RemoveItem
-
-
-@documented("Ship the order", staff_only=True)
-class ShipOrderView(OrderCommandView):
-    input_serializer = inputs.ShipOrderInput
-    command_class = commands.ShipOrder
-
-
-@documented("Cancel the order")
-class CancelOrderView(OrderCommandView):
-    input_serializer = inputs.CancelOrderInput
-    command_class = commands.CancelOrder
+    @order_command("Cancel the order", "cancel")
+    def cancel(self, request: Request, order_id: uuid.UUID) -> Response:
+        """Cancel the order."""
+        return self.run_on_order(request, commands.CancelOrder, order_id)
 
 
 def command_context(request: Request) -> commands.Context:
@@ -150,7 +163,9 @@ def idempotency(request: Request) -> commands.Idempotency | None:
             {"Idempotency-Key": ["Must be 1 to 255 visible ASCII characters."]}
         )
     body = json.dumps(request.data, sort_keys=True, separators=(",", ":"), default=str)
-    fingerprint = hashlib.sha256(f"{request.method} {request.path}\n{body}".encode()).hexdigest()
+    # The path in lower case: an order id is the same order in any letter case.
+    target = f"{request.method} {request.path.lower()}"
+    fingerprint = hashlib.sha256(f"{target}\n{body}".encode()).hexdigest()
     return commands.Idempotency(scope=str(request.user.pk), key=key, fingerprint=fingerprint)
 
 

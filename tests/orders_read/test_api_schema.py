@@ -16,7 +16,7 @@ QUERY_PATHS = [
 
 @pytest.fixture(scope="module")
 def schema():
-    return SchemaGenerator(urlconf="config.schema_urls").get_schema(request=None, public=True)
+    return SchemaGenerator().get_schema(request=None, public=True)
 
 
 @pytest.mark.parametrize("path", QUERY_PATHS)
