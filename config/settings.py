@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -14,15 +13,16 @@ VAR_DIR = Path(env.str("ORDINAL_VAR_DIR", default=str(BASE_DIR / "var")))
 
 # --- Core ---------------------------------------------------------------------
 # DEV ONLY: these defaults make the embedded mode work out of the box.
-# Production must set SECRET_KEY, DEBUG=False and ALLOWED_HOSTS.
+# Production must set SECRET_KEY, DEBUG=False and ALLOWED_HOSTS. With DEBUG off a weak
+# key (this one included) fails `manage.py check` and stops web, worker and beat at start
+# (config/secret_key.py).
 DEV_SECRET_KEY = "django-insecure-DEV-ONLY-do-not-use-in-production"
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=True)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
-if not DEBUG and SECRET_KEY == DEV_SECRET_KEY:
-    raise ImproperlyConfigured("Set SECRET_KEY: the development key is refused with DEBUG off.")
 
 INSTALLED_APPS = [
+    "config.apps.ProjectConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
