@@ -6,8 +6,10 @@ import sys
 import uuid
 
 from celery import Celery, signals
+from django.core.exceptions import ImproperlyConfigured
 
 from .logging import NO_CORRELATION_ID, correlation_id
+from .secret_key import refuse_weak_secret_key
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -29,6 +31,19 @@ def logging_from_django_settings(**kwargs) -> None:
     from django.conf import settings
 
     logging.config.dictConfig(settings.LOGGING)
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def secret_key_required(**kwargs) -> None:
+    """Stop a worker or beat at start when the SECRET_KEY is refused (config/secret_key.py).
+
+    By SystemExit: Celery logs and swallows the exceptions of signal handlers.
+    """
+    try:
+        refuse_weak_secret_key()
+    except ImproperlyConfigured as error:
+        raise SystemExit(f"ImproperlyConfigured: {error}") from None
 
 
 @signals.task_prerun.connect

@@ -3,7 +3,11 @@
 import pytest
 from django.core.cache import cache
 from django.db import connections
+from django.db.backends.postgresql.operations import DatabaseOperations
 from rest_framework.test import APIClient
+
+# The event log's trigger that refuses TRUNCATE (eventlog/migrations/0003_refuse_truncate.py).
+TRUNCATE_TRIGGER = ("eventlog_event", "eventlog_event_no_truncate")
 
 
 def on_postgres() -> bool:
@@ -13,6 +17,29 @@ def on_postgres() -> bool:
 postgres_only = pytest.mark.skipif(
     not on_postgres(), reason="needs PostgreSQL: set DATABASE_URL and READ_DATABASE_URL"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_past_the_truncate_trigger():
+    """Let the test runner empty the event log between transactional tests, on PostgreSQL.
+
+    Its flush is one TRUNCATE, which the log's trigger refuses (as it must in
+    production). The flush runs in one transaction, so disabling the trigger just around
+    it never shows another session an unguarded table.
+    """
+    table, trigger = TRUNCATE_TRIGGER
+    sql_flush = DatabaseOperations.sql_flush
+
+    def flush_with_the_trigger_off(self, style, tables, **options) -> list[str]:
+        statements = sql_flush(self, style, tables, **options)
+        if table not in tables:
+            return statements
+        alter = f"ALTER TABLE {table} {{}} TRIGGER {trigger}"
+        return [alter.format("DISABLE"), *statements, alter.format("ENABLE")]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "sql_flush", flush_with_the_trigger_off)
+        yield
 
 
 @pytest.fixture

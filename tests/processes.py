@@ -6,6 +6,7 @@ file the test names, and is stopped with the signal the test chooses.
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -53,6 +54,26 @@ def child_env(**extra: str) -> dict[str, str]:
     }
 
 
+def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
+    """Return the environment of a production process (DEBUG off) on the embedded default.
+
+    A strong generated SECRET_KEY unless `extra` names one; SQLite files under `var_dir`.
+    """
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "PYTHONPATH": str(BASE_DIR),
+        "DEBUG": "False",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "orders.example.com",
+        "ORDINAL_VAR_DIR": str(var_dir),
+        **extra,
+    }
+    for name in ("DATABASE_URL", "READ_DATABASE_URL", "CELERY_BROKER_URL"):
+        env.pop(name, None)
+    return env
+
+
 def spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -60,19 +81,28 @@ def spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Pope
         )
 
 
-def start_worker(log: Path, *, concurrency: int = 4, **extra_env: str) -> subprocess.Popen:
-    """Start `celery -A config worker` (thread pool) on the test's databases."""
+def worker_command(concurrency: int = 4) -> list[str]:
+    """Return the command of a `celery -A config worker` (thread pool, uniquely named)."""
     command = [PYTHON, "-m", "celery", "-A", "config", "worker"]
     command += ["--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "INFO"]
-    command += ["--without-mingle", "--without-gossip", "-n", f"readside-{uuid.uuid4().hex}@%h"]
-    return spawn(command, log, child_env(**extra_env))
+    name = f"readside-{uuid.uuid4().hex}@%h"
+    return [*command, "--without-mingle", "--without-gossip", "-n", name]
+
+
+def beat_command(schedule: Path) -> list[str]:
+    """Return the command of a `celery -A config beat` keeping its schedule in `schedule`."""
+    command = [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"]
+    return [*command, "--schedule", str(schedule)]
+
+
+def start_worker(log: Path, *, concurrency: int = 4, **extra_env: str) -> subprocess.Popen:
+    """Start `celery -A config worker` (thread pool) on the test's databases."""
+    return spawn(worker_command(concurrency), log, child_env(**extra_env))
 
 
 def start_beat(log: Path, schedule: Path, **extra_env: str) -> subprocess.Popen:
     """Start `celery -A config beat`, which sends the periodic sweep."""
-    command = [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"]
-    command += ["--schedule", str(schedule)]
-    return spawn(command, log, child_env(**extra_env))
+    return spawn(beat_command(schedule), log, child_env(**extra_env))
 
 
 def free_port() -> int:

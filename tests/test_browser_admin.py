@@ -1,11 +1,7 @@
 """A real browser ships an order from the admin's order list (Chromium, headless)."""
 
-import os
 from decimal import Decimal
-from pathlib import Path
 from uuid import uuid4
-
-import pytest
 
 from config.bootstrap import command_bus
 from eventlog.models import Event
@@ -14,33 +10,9 @@ from orders_read.models import OrderView
 from orders_write import commands
 from orders_write.domain.values import Line
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from .browser import BROWSER_TEST, launch, sync_api
 
-# CI sets ORDINAL_REQUIRE_BROWSER: there a missing browser fails the run instead of skipping.
-if os.environ.get("ORDINAL_REQUIRE_BROWSER"):
-    from playwright import sync_api
-
-    assert CHROMIUM.exists(), "CI must install Debian's chromium at /usr/bin/chromium"
-else:
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="playwright is not installed (pip install playwright)"
-    )
-pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="no Chromium at /usr/bin/chromium (apt-get install chromium)",
-    ),
-    pytest.mark.django_db(transaction=True, databases=["default", "read"]),
-]
+pytestmark = BROWSER_TEST
 
 
 def test_staff_ship_an_order_from_the_list(live_server, django_user_model, eager):
@@ -54,7 +26,7 @@ def test_staff_ship_an_order_from_the_list(live_server, django_user_model, eager
         runner.projection_catch_up(name)
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         page = browser.new_page()
         page.goto(f"{live_server.url}/admin/")
         page.fill("#id_username", "stella")

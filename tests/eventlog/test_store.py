@@ -110,7 +110,12 @@ class TestAppendOnly:
     @postgres_only
     @pytest.mark.parametrize(
         "sql",
-        ["UPDATE eventlog_event SET type = 'Changed'", "DELETE FROM eventlog_event"],
+        [
+            "UPDATE eventlog_event SET type = 'Changed'",
+            "DELETE FROM eventlog_event",
+            "TRUNCATE eventlog_event",
+            "TRUNCATE eventlog_event RESTART IDENTITY CASCADE",
+        ],
     )
     def test_postgres_trigger_refuses_raw_sql(self, sql):
         append(uuid.uuid4(), 0, "A")

@@ -1,6 +1,5 @@
 """Configuration guards (DESIGN §8): JSON-only Celery, late acks, on_commit on the write alias."""
 
-import secrets
 import subprocess
 import uuid
 
@@ -16,8 +15,9 @@ from eventlog.models import Event
 from orders_read import runner, tasks
 from orders_write import commands
 from tests.orders_read.conftest import line
+from tests.processes import production_env
 
-from .conftest import BASE_DIR, BOTH_DATABASES, PYTHON, child_env
+from .conftest import BASE_DIR, BOTH_DATABASES, PYTHON
 
 # The longest a task may sit unacknowledged on a worker: the largest retry countdown
 # (a failing projection's backoff) plus a generous bound for one catch-up run.
@@ -88,18 +88,10 @@ class TestOnCommitBinding:
 
 
 def test_check_deploy_is_clean_with_production_values(tmp_path):
-    env = child_env(
-        DEBUG="False",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="orders.example.com",
-        ORDINAL_VAR_DIR=str(tmp_path),
-    )
-    for name in ("DATABASE_URL", "READ_DATABASE_URL", "CELERY_BROKER_URL"):
-        env.pop(name, None)
     done = subprocess.run(
         [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=BASE_DIR,
-        env=env,
+        env=production_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,

@@ -1,0 +1,14 @@
+"""App configuration of the project package: its system checks and template overrides."""
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class ProjectConfig(AppConfig):
+    name = "config"
+    verbose_name = "Ordinal project"
+
+    def ready(self) -> None:
+        from .secret_key import check_secret_key
+
+        checks.register(check_secret_key, checks.Tags.security)
