@@ -1,9 +1,11 @@
 """Request middleware: a correlation id for every request, for events and logs."""
 
 import re
-import uuid
 
-from .logging import correlation_id
+from django.core.signals import request_finished
+from django.dispatch import receiver
+
+from .logging import NO_CORRELATION_ID, correlation_id, new_correlation_id
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
@@ -17,11 +19,18 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        request.correlation_id = given if _VALID_REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
-        token = correlation_id.set(request.correlation_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            correlation_id.reset(token)
+        request.correlation_id = (
+            given if _VALID_REQUEST_ID.fullmatch(given) else new_correlation_id()
+        )
+        # Kept past the view: Django logs a 4xx or 5xx after the middleware has returned,
+        # gunicorn its access line after the response is sent. `request_finished` ends it.
+        correlation_id.set(request.correlation_id)
+        response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.correlation_id
         return response
+
+
+@receiver(request_finished)
+def correlation_id_cleared(**kwargs) -> None:
+    """Log what follows a request (its response closed) under no request's id."""
+    correlation_id.set(NO_CORRELATION_ID)

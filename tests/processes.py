@@ -60,17 +60,19 @@ def spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Pope
         )
 
 
-def start_worker(log: Path, *, concurrency: int = 4, **extra_env: str) -> subprocess.Popen:
-    """Start `celery -A config worker` (thread pool) on the test's databases."""
-    command = [PYTHON, "-m", "celery", "-A", "config", "worker"]
-    command += ["--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "INFO"]
+def start_worker(
+    log: Path, *, concurrency: int = 4, pool: str = "threads", **extra_env: str
+) -> subprocess.Popen:
+    """Start `celery -A config worker` (thread pool unless told) on the test's databases."""
+    command = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "worker"]
+    command += ["--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO"]
     command += ["--without-mingle", "--without-gossip", "-n", f"readside-{uuid.uuid4().hex}@%h"]
     return spawn(command, log, child_env(**extra_env))
 
 
 def start_beat(log: Path, schedule: Path, **extra_env: str) -> subprocess.Popen:
     """Start `celery -A config beat`, which sends the periodic sweep."""
-    command = [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"]
+    command = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "beat", "--loglevel", "INFO"]
     command += ["--schedule", str(schedule)]
     return spawn(command, log, child_env(**extra_env))
 
@@ -86,6 +88,8 @@ def start_web(log: Path, port: int, *, threads: int = 4, **extra_env: str) -> su
     command = [PYTHON, "-m", "gunicorn", "config.wsgi:application"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", str(threads)]
     command += ["--no-control-socket"]  # leave a running gunicorn's socket alone
+    # As the Procfile: gunicorn's own lines and access lines through the project's logging.
+    command += ["--logger-class", "config.gunicorn_logging.GunicornLogger", "--access-logfile", "-"]
     web = spawn(command, log, child_env(**extra_env))
     deadline = time.monotonic() + START_SECONDS
     while True:
