@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import subprocess
 import sys
 
 import pytest
@@ -19,6 +21,8 @@ from config.logging import (
     working_on,
 )
 from orders_read import tasks
+
+from ..processes import BASE_DIR, PYTHON
 
 
 def record(name: str = "celery.beat", level: int = logging.INFO, **extra) -> logging.LogRecord:
@@ -111,3 +115,20 @@ def test_django_logs_a_4xx_under_the_requests_id_after_the_view(anon_client, cap
     assert line.getMessage() == "Unauthorized: /api/orders/"
     assert line.correlation_id == "late-1"
     assert correlation_id.get() == "-"  # the response closed: the request's id ended
+
+
+def test_a_python_warning_is_one_json_record(tmp_path):
+    script = "import django, warnings; django.setup(); warnings.warn('careful\\nnow')"
+    done = subprocess.run(
+        [PYTHON, "-c", script],
+        cwd=BASE_DIR,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stderr.splitlines()
+    entry = json.loads(line)
+    assert (entry["logger"], entry["level"]) == ("py.warnings", "WARNING")
+    assert "UserWarning: careful\nnow" in entry["message"]
