@@ -89,13 +89,9 @@ def correlated_strategy(task, app, consumer, **options):
 
 
 class CorrelatedRequest(Request):
-    """A task request whose lines from the worker's main process (the pool took it, a time
-    limit, a failure such as a prefork child that died) carry the task's correlation id.
+    """A task request whose lines from the worker's main process (a time limit, a failure
+    such as a prefork child that died) carry the task's correlation id.
     """
-
-    def on_accepted(self, pid, time_accepted):
-        with working_on(self.request_dict.get(CORRELATION_HEADER)):
-            return super().on_accepted(pid, time_accepted)
 
     def on_timeout(self, soft, timeout):
         with working_on(self.request_dict.get(CORRELATION_HEADER)):

@@ -89,7 +89,7 @@ def test_a_published_task_carries_its_correlation_id_in_the_headers():
     assert bare == {}  # the worker gives it a fresh one
 
 
-def test_the_workers_lines_about_a_lost_child_carry_the_tasks_id(caplog):
+def test_the_workers_lines_about_a_time_limit_or_a_lost_child_carry_the_tasks_id(caplog):
     caplog.handler.addFilter(CorrelationIdFilter())
     task = app.tasks[tasks.projection_catch_up.name]
     message = TaskMessage(task.name, args=["order_view"], **{CORRELATION_HEADER: "lost-1"})
@@ -99,10 +99,15 @@ def test_the_workers_lines_about_a_lost_child_carry_the_tasks_id(caplog):
     except WorkerLostError:
         lost = ExceptionInfo()
 
+    request.on_timeout(True, 5)
     request.on_failure(lost)
 
-    (line,) = [r for r in caplog.records if "WorkerLostError" in r.getMessage()]
-    assert line.correlation_id == "lost-1"
+    lines = [r for r in caplog.records if r.name == "celery.worker.request"]
+    assert [line.getMessage()[:19] for line in lines] == [
+        "Soft time limit (5s",
+        "Task handler raised",
+    ]
+    assert {line.correlation_id for line in lines} == {"lost-1"}
     assert correlation_id.get() == "-"
 
 
