@@ -1,36 +1,26 @@
 """The Celery application: `celery -A config worker` / `celery -A config beat`."""
 
-import logging.config
 import os
 import sys
-import uuid
 
 from celery import Celery, signals
 from django.core.exceptions import ImproperlyConfigured
 
-from .logging import NO_CORRELATION_ID, correlation_id
+from .celery_logging import CorrelatedTask
 from .secret_key import refuse_weak_secret_key
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-app = Celery("ordinal")
+# Every task logs under its correlation id (config.celery_logging).
+app = Celery("ordinal", task_cls=CorrelatedTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 # Celery's Django fixup closes every database connection after each task unless this
 # is set, so each catch-up paid two fresh connections. The connections are kept, and
 # Django retires them by its own rules around each task (below), as around a request.
 app.conf.CELERY_DB_REUSE_MAX = sys.maxsize // 4
-
-# The keyword argument a task takes to carry the correlation id of the work that queued it.
-CORRELATION_KWARG = "correlation_id"
-
-
-@signals.setup_logging.connect
-def logging_from_django_settings(**kwargs) -> None:
-    """Log from workers and beat as the web process does (settings.LOGGING), not Celery's way."""
-    from django.conf import settings
-
-    logging.config.dictConfig(settings.LOGGING)
+# Each beat tick logs, and sends the sweep, under a fresh correlation id.
+app.conf.beat_scheduler = "config.celery_logging:CorrelatedScheduler"
 
 
 @signals.worker_init.connect
@@ -58,20 +48,3 @@ def database_connections_checked(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
-
-
-@signals.task_prerun.connect
-def correlation_id_enter(task=None, kwargs=None, **extra) -> None:
-    """Log a task's lines under the correlation id it was given, or under a fresh one."""
-    given = (kwargs or {}).get(CORRELATION_KWARG)
-    if not given or given == NO_CORRELATION_ID:
-        given = str(uuid.uuid4())  # the beat sweep, or work queued outside any request
-    task.request.correlation_token = correlation_id.set(given)
-
-
-@signals.task_postrun.connect
-def correlation_id_leave(task=None, **extra) -> None:
-    """Restore the correlation id of whatever ran before the task (an eager task's request)."""
-    token = getattr(task.request, "correlation_token", None)
-    if token is not None:
-        correlation_id.reset(token)

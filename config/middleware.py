@@ -1,14 +1,15 @@
 """Request middleware: a correlation id, slash redirects that keep the method, API error pages."""
 
 import re
-import uuid
 
+from django.core.signals import request_finished
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseRedirectBase
 from django.middleware import common
 from django.utils.http import escape_leading_slashes
 
-from .logging import correlation_id
+from .logging import NO_CORRELATION_ID, correlation_id, new_correlation_id
 from .problems import page_problem
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -26,12 +27,13 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        request.correlation_id = given if _VALID_REQUEST_ID.fullmatch(given) else str(uuid.uuid4())
-        token = correlation_id.set(request.correlation_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            correlation_id.reset(token)
+        request.correlation_id = (
+            given if _VALID_REQUEST_ID.fullmatch(given) else new_correlation_id()
+        )
+        # Kept past the view: Django logs a 4xx or 5xx after the middleware has returned,
+        # gunicorn its access line after the response is sent. `request_finished` ends it.
+        correlation_id.set(request.correlation_id)
+        response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.correlation_id
         return response
 
@@ -83,3 +85,9 @@ def _as_problem(page: HttpResponse) -> HttpResponse:
             problem[name] = value
     problem.cookies = page.cookies
     return problem
+
+
+@receiver(request_finished)
+def correlation_id_cleared(**kwargs) -> None:
+    """Log what follows a request (its response closed) under no request's id."""
+    correlation_id.set(NO_CORRELATION_ID)

@@ -239,10 +239,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TIMEZONE = "UTC"
 
 # JSON lines in production, readable lines in development; both carry the correlation id.
+# Web (gunicorn too, config.gunicorn_logging), worker and beat all log through this.
+LOGGING_CONFIG = "config.logging.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"correlation": {"()": "config.logging.CorrelationIdFilter"}},
+    "filters": {
+        "correlation": {"()": "config.logging.CorrelationIdFilter"},
+        "routine": {"()": "config.logging.RoutineWorkFilter"},
+    },
     "formatters": {
         "json": {"()": "config.logging.JsonFormatter"},
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(correlation_id)s] %(message)s"},
@@ -250,13 +255,18 @@ LOGGING = {
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "filters": ["correlation"],
+            "filters": ["correlation", "routine"],
             "formatter": env.str("LOG_FORMAT", default="plain" if DEBUG else "json"),
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # Eager tasks run inside each request: one "succeeded" line per task is noise there.
-    "loggers": {"celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"}},
+    "loggers": {
+        # Django's default configuration gives "django" (and runserver's "django.server")
+        # handlers of their own: each line would be printed by them and again by the root's.
+        "django": {"handlers": []},
+        # Eager tasks run inside each request: one "succeeded" line per task is noise there.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "NOTSET"},
+    },
 }
 
 # --- Read side ---

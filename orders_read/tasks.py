@@ -5,10 +5,13 @@ import time
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
+from django.utils import timezone
 
 from config.logging import correlation_id as current_correlation_id
+from eventlog import store
 
 from . import runner
+from .models import Checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -64,18 +67,26 @@ def projection_catch_up(
 def projections_catch_up(correlation_id: str | None = None, position: int | None = None) -> None:
     """Catch every projection up.
 
-    The sweep (no `position`) sends one task per projection, so one failing projection
-    holds up no other. A command's nudge names the position it committed: projections
-    already past it are done (an earlier task took it along), the others catch up here,
-    one after another, so a burst of commands costs one catch-up, not one per command
-    and projection. Each carries on the correlation id: the command's that nudged, or
-    the fresh one `config.celery_app` gave this run (the beat sweep sends none).
+    The sweep (no `position`) sends one task per projection that has work (behind the
+    head, and not waiting for its retry time), so one failing projection holds up no
+    other; with nothing to do it logs at DEBUG only, every few seconds. A command's
+    nudge names the position it committed: projections already past it are done (an
+    earlier task took it along), the others catch up here, one after another, so a
+    burst of commands costs one catch-up, not one per command and projection. Each
+    carries on the correlation id: the command's that nudged, or the beat tick's.
     """
     if position is None:
-        for name in runner.projection_names():
+        due = _projections_due()
+        if not due:
+            logger.debug("Sweep: every projection is at the head of the log.")
+            return
+        logger.info("Sweep: %s behind the head of the log; catching up.", ", ".join(due))
+        for name in due:
             projection_catch_up.delay(name, correlation_id=current_correlation_id.get())
         return
-    for name in runner.projections_behind(position):
+    behind = runner.projections_behind(position)
+    logger.debug("Nudge for position %d: %s behind.", position, ", ".join(behind) or "none")
+    for name in behind:
         try:
             done = runner.projection_catch_up(name)
         except runner.ProjectionFailed as failure:
@@ -86,6 +97,15 @@ def projections_catch_up(correlation_id: str | None = None, position: int | None
             projection_catch_up.delay(name, correlation_id=current_correlation_id.get())
         else:
             logger.debug("Projection %s applied %d event(s).", name, done)
+
+
+def _projections_due() -> list[str]:
+    """Return the projections behind the head of the log, but those waiting to retry."""
+    behind = runner.projections_behind(store.head_position())
+    waiting = Checkpoint.objects.using(runner.READ_DB).filter(
+        name__in=behind, retry_at__gt=timezone.now()
+    )
+    return sorted(set(behind) - set(waiting.values_list("name", flat=True)))
 
 
 # After a failed publish, commands skip the broker for this long: each attempt costs

@@ -81,23 +81,25 @@ def spawn(command: list[str], log: Path, env: dict[str, str]) -> subprocess.Pope
         )
 
 
-def worker_command(concurrency: int = 4) -> list[str]:
-    """Return the command of a `celery -A config worker` (thread pool, uniquely named)."""
-    command = [PYTHON, "-m", "celery", "-A", "config", "worker"]
-    command += ["--pool", "threads", "--concurrency", str(concurrency), "--loglevel", "INFO"]
+def worker_command(concurrency: int = 4, pool: str = "threads") -> list[str]:
+    """Return a `celery -A config worker` command (thread pool unless told, uniquely named)."""
+    command = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "worker"]
+    command += ["--pool", pool, "--concurrency", str(concurrency), "--loglevel", "INFO"]
     name = f"readside-{uuid.uuid4().hex}@%h"
     return [*command, "--without-mingle", "--without-gossip", "-n", name]
 
 
 def beat_command(schedule: Path) -> list[str]:
     """Return the command of a `celery -A config beat` keeping its schedule in `schedule`."""
-    command = [PYTHON, "-m", "celery", "-A", "config", "beat", "--loglevel", "INFO"]
+    command = [PYTHON, "-m", "celery", "-A", "config", "--quiet", "beat", "--loglevel", "INFO"]
     return [*command, "--schedule", str(schedule)]
 
 
-def start_worker(log: Path, *, concurrency: int = 4, **extra_env: str) -> subprocess.Popen:
-    """Start `celery -A config worker` (thread pool) on the test's databases."""
-    return spawn(worker_command(concurrency), log, child_env(**extra_env))
+def start_worker(
+    log: Path, *, concurrency: int = 4, pool: str = "threads", **extra_env: str
+) -> subprocess.Popen:
+    """Start `celery -A config worker` (thread pool unless told) on the test's databases."""
+    return spawn(worker_command(concurrency, pool), log, child_env(**extra_env))
 
 
 def start_beat(log: Path, schedule: Path, **extra_env: str) -> subprocess.Popen:
@@ -116,6 +118,8 @@ def start_web(log: Path, port: int, *, threads: int = 4, **extra_env: str) -> su
     command = [PYTHON, "-m", "gunicorn", "config.wsgi:application"]
     command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", str(threads)]
     command += ["--no-control-socket"]  # leave a running gunicorn's socket alone
+    # As the Procfile: gunicorn's own lines and access lines through the project's logging.
+    command += ["--logger-class", "config.gunicorn_logging.GunicornLogger", "--access-logfile", "-"]
     web = spawn(command, log, child_env(**extra_env))
     deadline = time.monotonic() + START_SECONDS
     while True:

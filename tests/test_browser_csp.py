@@ -13,10 +13,10 @@ from uuid import uuid4
 
 import pytest
 
+from config.bootstrap import command_bus
 from eventlog.models import Event
 from orders_read import runner
 from orders_write import commands
-from orders_write.bootstrap import command_bus
 from orders_write.domain.values import Line
 
 from .browser import BROWSER_TEST, launch, sync_api

@@ -1,14 +1,19 @@
 """The Celery side: task options, the beat sweep, transient retries and a safe nudge."""
 
+import logging
+from datetime import timedelta
+
 import pytest
 from django.conf import settings
 from django.db import OperationalError
+from django.utils import timezone
 
 from config.celery_app import app
 from eventlog import store
 from orders_read import runner, tasks
+from orders_read.models import Checkpoint
 
-from .conftest import BOTH_DATABASES, line, place, positions
+from .conftest import BOTH_DATABASES, catch_up, line, place, positions
 
 pytestmark = pytest.mark.django_db(databases=BOTH_DATABASES)
 
@@ -112,3 +117,35 @@ def test_a_nudge_skips_projections_already_past_its_position(monkeypatch):
     monkeypatch.setattr(runner, "projection_catch_up", lambda name: caught_up.append(name))
     tasks.projections_catch_up.run(position=store.read_stream(first)[-1].position)
     assert caught_up == ["customer_summary", "product_sales"]
+
+
+def test_the_sweep_sends_work_only_for_projections_behind_and_not_waiting_to_retry(monkeypatch):
+    place("alice", line("A-1"))  # no nudge outside a committed transaction: all behind
+    runner.projection_catch_up("order_view")
+    Checkpoint.objects.using("read").create(
+        name="product_sales", retry_at=timezone.now() + timedelta(minutes=1)
+    )
+    sent = []
+    monkeypatch.setattr(tasks.projection_catch_up, "delay", lambda name, **kw: sent.append(name))
+    tasks.projections_catch_up.run()
+    assert sent == ["customer_summary"]
+
+
+def test_the_sweep_logs_at_debug_with_nothing_to_do_and_at_info_when_it_sends_work(
+    caplog, monkeypatch
+):
+    caplog.set_level(logging.DEBUG, logger="orders_read.tasks")
+    monkeypatch.setattr(tasks.projection_catch_up, "delay", lambda name, **kw: None)
+    place("alice", line("A-1"))
+    tasks.projections_catch_up.run()
+    catch_up()
+    tasks.projections_catch_up.run()
+    sweep = [(r.levelname, r.getMessage()) for r in caplog.records if "Sweep" in r.getMessage()]
+    assert sweep == [
+        (
+            "INFO",
+            "Sweep: customer_summary, order_view, product_sales behind the head of the log; "
+            "catching up.",
+        ),
+        ("DEBUG", "Sweep: every projection is at the head of the log."),
+    ]

@@ -62,7 +62,10 @@ def test_commands_whose_process_died_before_the_nudge_are_projected_by_the_sweep
     beat = None
     try:
         wait_for_in_log(worker_log, " ready.")
-        beat = start_beat(beat_log, tmp_path / "beat-schedule", CELERY_BROKER_URL=broker)
+        # At DEBUG: beat's "Sending due task" line is routine work, not shown at INFO.
+        beat = start_beat(
+            beat_log, tmp_path / "beat-schedule", CELERY_BROKER_URL=broker, LOG_LEVEL="DEBUG"
+        )
         started = time.monotonic()
         what = "the sweep projecting the orphaned events"
         wait_until(converged, what, worker_log, CONVERGE_SECONDS)
