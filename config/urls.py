@@ -3,12 +3,12 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
 
 from orders_read.urls import routes as read_routes
 from orders_write.urls import routes as write_routes
 
 from .health import healthz, readyz
+from .openapi import DocumentedObtainAuthToken
 from .routing import merge_routes
 
 urlpatterns = [
@@ -20,7 +20,7 @@ urlpatterns = [
         name="schema",
     ),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/auth/token/", DocumentedObtainAuthToken.as_view(), name="api-token"),
     path("api/auth/", include("rest_framework.urls")),
     path("api/", include(merge_routes(write_routes, read_routes))),
     path("admin/", admin.site.urls),
