@@ -6,6 +6,7 @@ the admin login and the browsable API's login. Counters are in the cache (cleare
 each test); test_brute_force_workers proves they are shared between processes.
 """
 
+import io
 import json
 import subprocess
 import time
@@ -17,6 +18,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.core.checks import Tags, run_checks
+from django.core.management import call_command
 from django.test import Client
 
 from tests.orders_write.conftest import assert_problem
@@ -278,6 +280,17 @@ def test_retry_after_is_the_fifteen_minute_window(users):
     TOKEN_JSON.fail("stella", PER_USERNAME)
     retry_after = assert_locked_out(TOKEN_JSON, TOKEN_JSON.send("stella", RIGHT, HOME))
     assert retry_after >= COOL_OFF_SECONDS - 5
+
+
+def test_staff_lift_a_lockout_with_axes_reset_commands(users):
+    TOKEN_JSON.fail("stella", PER_USERNAME)
+    for n in range(PER_ADDRESS):
+        TOKEN_JSON.send(f"guess-{n}", WRONG, ELSEWHERE)
+    call_command("axes_reset_username", "stella", stdout=io.StringIO())
+    assert_answer(TOKEN_JSON, TOKEN_JSON.send("stella", RIGHT, HOME), 200)
+    assert_locked_out(TOKEN_JSON, TOKEN_JSON.send("sam", RIGHT, ELSEWHERE))
+    call_command("axes_reset_ip", ELSEWHERE, stdout=io.StringIO())
+    assert_answer(TOKEN_JSON, TOKEN_JSON.send("sam", RIGHT, ELSEWHERE), 200)
 
 
 # --- production settings -----------------------------------------------------------------
