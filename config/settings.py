@@ -163,6 +163,7 @@ AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
 AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows for axes' admin pages
+AXES_VERBOSE = False  # no banner at each process start; failures are still logged
 # The client address is REMOTE_ADDR. Behind TRUSTED_PROXY_COUNT reverse proxies that each
 # append the address they saw to X-Forwarded-For, it is the proxies' N-th entry from the
 # right (python-ipware counts the proxies listed after the client: one fewer).

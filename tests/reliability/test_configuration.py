@@ -92,6 +92,7 @@ def test_check_deploy_is_clean_with_production_values(tmp_path):
         DEBUG="False",
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="orders.example.com",
+        CACHE_URL="redis://127.0.0.1:6379/1",  # not contacted: the check reads the setting
         ORDINAL_VAR_DIR=str(tmp_path),
     )
     for name in ("DATABASE_URL", "READ_DATABASE_URL", "CELERY_BROKER_URL"):
