@@ -9,6 +9,7 @@ class ProjectConfig(AppConfig):
     verbose_name = "Ordinal project"
 
     def ready(self) -> None:
+        from . import checks as project_checks  # noqa: F401  (registers its checks)
         from .secret_key import check_secret_key
 
         checks.register(check_secret_key, checks.Tags.security)

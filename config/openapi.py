@@ -1,10 +1,12 @@
 """OpenAPI 3 documentation: the problem document, common headers and the schema's routes."""
 
+from drf_spectacular.authentication import BasicScheme
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.authtoken.serializers import AuthTokenSerializer
-from rest_framework.authtoken.views import ObtainAuthToken
+
+from .token import ObtainAuthToken
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -19,7 +21,7 @@ PROBLEM_DESCRIPTIONS = {
     413: "The body is too large.",
     415: "The body is not JSON.",
     422: "Idempotency-Key reused with another body.",
-    429: "Throttled.",
+    429: "Throttled, or locked out after too many failed logins; retry after Retry-After seconds.",
     503: "The read model is behind min_position, or a dependency is down (see Retry-After).",
 }
 
@@ -76,6 +78,20 @@ MIN_POSITION = OpenApiParameter(
     "(the `position` a command returned); 503 with Retry-After if it does not in time.",
 )
 
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description="Seconds until the lockout ends.",
+    response=[429],
+)
+
+
+class LockoutBasicScheme(BasicScheme):
+    """The project's HTTP Basic (config.auth) is DRF's, documented as DRF's (basicAuth)."""
+
+    target_class = "config.auth.BasicAuthentication"
+
 
 class DocumentedObtainAuthToken(ObtainAuthToken):
     """DRF's token view exactly as served, with the errors it answers in the schema."""
@@ -84,9 +100,12 @@ class DocumentedObtainAuthToken(ObtainAuthToken):
         summary="Exchange a username and password for an API token",
         description='Returns `{"token": ...}`; send it as `Authorization: Token <key>`. '
         "Wrong credentials are a 400; an `Authorization` header with a malformed or "
-        "unknown token is refused (401) before the body is read.",
+        "unknown token is refused (401) before the body is read. After 10 failed logins "
+        "for one username, or 50 from one address, each login for it is a 429 for 15 "
+        "minutes, even with the right password; `Retry-After` says how long is left.",
         request=AuthTokenSerializer,
-        responses={200: AuthTokenSerializer, **problems(400, 401, 403, 413, 415)},
+        parameters=[RETRY_AFTER],
+        responses={200: AuthTokenSerializer, **problems(400, 401, 403, 413, 415, 429)},
         tags=["auth"],
     )
     def post(self, request, *args, **kwargs):

@@ -1,5 +1,6 @@
 """Settings for Ordinal, read from the environment (and an optional .env file)."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -35,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "eventlog",
     "orders_write",
     "orders_read",
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -100,7 +104,18 @@ DATABASES = {
 DATABASE_ROUTERS = ["config.routers.ReadWriteRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache --------------------------------------------------------------------------
+# One cache shared by every process (Redis in production, e.g. redis://127.0.0.1:6379/1):
+# failed-login counters and DRF's throttle counts live there. Local memory, the
+# embedded default, counts per process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # --- Auth, i18n, static ----------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out username or address before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -158,12 +173,40 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Password guessing (django-axes) ---------------------------------------------------
+# DESIGN §9: 10 failures for one username, or 50 from one client address, lock that
+# username or address out until 15 minutes after its last counted failure. The
+# counters live in the cache above; config.lockout gives each parameter its own limit.
+AXES_HANDLER = "config.lockout.LockoutHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+ORDINAL_LOGIN_FAILURE_LIMITS = {"username": 10, "ip_address": 50}
+AXES_FAILURE_LIMIT = max(ORDINAL_LOGIN_FAILURE_LIMITS.values())
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+# A refused attempt during a lockout neither counts nor extends it: it ends on time.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A success resets nothing: one login must not clear the counters of its address.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "config.lockout.lockout_response"
+AXES_ENABLE_ADMIN = False  # the cache handler keeps no rows for axes' admin pages
+AXES_VERBOSE = False  # no banner at each process start; failures are still logged
+# The client address is REMOTE_ADDR. Behind TRUSTED_PROXY_COUNT reverse proxies that each
+# append the address they saw to X-Forwarded-For, it is the proxies' N-th entry from the
+# right (python-ipware counts the proxies listed after the client: one fewer).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT > 0:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT - 1
+    # More entries than proxies: the client sent its own header, and it is ignored.
+    IPWARE_STRICT = False
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+
 # --- REST framework -----------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: an anonymous client gets 401 with "WWW-Authenticate: Token".
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
+        "config.auth.BasicAuthentication",  # DRF's, answering 429 when locked out
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -173,7 +216,8 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "config.problems.problem_exception_handler",
-    # Throttling is a courtesy to well-behaved clients, not a security control.
+    # Throttling is a courtesy to well-behaved clients, not a security control (axes is);
+    # its counts are in the shared cache too.
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

@@ -4,6 +4,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connections
 from django.db.backends.postgresql.operations import DatabaseOperations
+from django.test import Client, RequestFactory
 from rest_framework.test import APIClient
 
 # The event log's trigger that refuses TRUNCATE (eventlog/migrations/0003_refuse_truncate.py).
@@ -55,7 +56,21 @@ def eager():
 
 @pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
+    """Start each test with no throttle counts and no failed-login counters."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _test_client_login_with_a_request(monkeypatch):
+    """Give the test client's login() a request: it authenticates without one, and axes
+    refuses a login it cannot count (every real door passes its request)."""
+    login = Client.login
+
+    def login_with_a_request(self, **credentials):
+        credentials.setdefault("request", RequestFactory().post("/admin/login/"))
+        return login(self, **credentials)
+
+    monkeypatch.setattr(Client, "login", login_with_a_request)
 
 
 @pytest.fixture

@@ -113,10 +113,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_web(log: Path, port: int, *, threads: int = 4, **extra_env: str) -> subprocess.Popen:
-    """Start gunicorn on `port` and wait until /healthz answers."""
+def start_web(
+    log: Path,
+    port: int,
+    *,
+    threads: int = 4,
+    workers: int = 1,
+    options: tuple[str, ...] = (),
+    **extra_env: str,
+) -> subprocess.Popen:
+    """Start gunicorn on `port` and wait until /healthz answers.
+
+    `options` are more gunicorn command-line options (e.g. an access log).
+    """
     command = [PYTHON, "-m", "gunicorn", "config.wsgi:application"]
-    command += ["--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", str(threads)]
+    command += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command += ["--threads", str(threads), *options]
     command += ["--no-control-socket"]  # leave a running gunicorn's socket alone
     # As the Procfile: gunicorn's own lines and access lines through the project's logging.
     command += ["--logger-class", "config.gunicorn_logging.GunicornLogger", "--access-logfile", "-"]
