@@ -7,9 +7,12 @@ import uuid
 
 from celery import Celery, signals
 
+from . import redis_transport
 from .logging import NO_CORRELATION_ID, correlation_id
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Before any broker connection: a worker must survive Redis going away (see the module).
+redis_transport.register()
 
 app = Celery("ordinal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
