@@ -1,7 +1,6 @@
 """Redis dies under a busy worker, again and again: the same worker consumes once it is back."""
 
 import signal
-import subprocess
 import time
 from contextlib import contextmanager
 from functools import partial
@@ -15,7 +14,7 @@ from config.redis_transport import Transport
 from orders_read.models import Checkpoint
 from tests.conftest import postgres_only
 from tests.orders_read.conftest import place
-from tests.processes import start_worker, stop, wait_until
+from tests.processes import start_worker, stop
 
 from .conftest import BOTH_DATABASES, WAIT, sessions_waiting_on_a_lock
 from .servers import private_redis  # noqa: F401  (a fixture)
@@ -26,6 +25,7 @@ from .worker_faults import (
     converged,
     publish_catch_up,
     received,
+    wait_alive,
 )
 
 OUTAGES = 5
@@ -39,18 +39,6 @@ pytestmark = [
     postgres_only,  # a worker process beside the test, both on the test databases
     pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES),
 ]
-
-
-def wait_alive(worker: subprocess.Popen, condition, what: str, log: Path, seconds: float) -> None:
-    """Wait for `condition`; fail at once, with the log's tail, if the worker has exited."""
-
-    def check() -> bool:
-        if worker.poll() is not None:
-            tail = log.read_text()[-6000:]
-            pytest.fail(f"the worker exited ({worker.returncode}) before {what}; log:\n{tail}")
-        return condition()
-
-    wait_until(check, what, log, seconds)
 
 
 def holding(tasks: list[str], log: Path) -> bool:
@@ -91,20 +79,21 @@ def test_a_worker_busy_with_tasks_survives_redis_being_killed_and_consumes_after
     """
     broker, log = private_redis.url(0), tmp_path / "worker.log"
     worker = start_worker(log, concurrency=CONCURRENCY, CELERY_BROKER_URL=broker)
+    children = {log: worker}
     resumed: list[float] = []  # seconds from Redis's return to the new tasks done
     try:
         place("c0")
         first = publish_catch_up(broker)
         what = "the first catch-up (the checkpoints created)"
-        wait_alive(worker, partial(done, first, log), what, log, CONVERGE_SECONDS)
+        wait_alive(children, partial(done, first, log), what, CONVERGE_SECONDS)
         for outage in range(1, OUTAGES + 1):
             with checkpoints_locked():
                 held = publish_catch_up(broker)
                 what = f"3 catch-up tasks held on the checkpoint locks (outage {outage})"
-                wait_alive(worker, partial(holding, held, log), what, log, WAIT)
+                wait_alive(children, partial(holding, held, log), what, WAIT)
                 private_redis.stop(signal.SIGKILL)
                 what = f"the worker noticing outage {outage}"
-                wait_alive(worker, partial(noticed, outage, log), what, log, WAIT)
+                wait_alive(children, partial(noticed, outage, log), what, WAIT)
                 time.sleep(DOWN_SECONDS)
                 private_redis.start()  # same port, empty
                 back = time.monotonic()
@@ -112,7 +101,7 @@ def test_a_worker_busy_with_tasks_survives_redis_being_killed_and_consumes_after
             place(f"c{outage}")
             fresh = publish_catch_up(broker)
             what = f"the worker consuming again after outage {outage}"
-            wait_alive(worker, partial(done, fresh, log), what, log, CONVERGE_SECONDS)
+            wait_alive(children, partial(done, fresh, log), what, CONVERGE_SECONDS)
             resumed.append(time.monotonic() - back)
         assert worker.poll() is None, "the worker exited"
         lines = log.read_text()
