@@ -6,10 +6,13 @@ import sys
 from celery import Celery, signals
 from django.core.exceptions import ImproperlyConfigured
 
+from . import redis_transport
 from .celery_logging import CorrelatedTask
 from .secret_key import refuse_weak_secret_key
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Before any broker connection: a worker must survive Redis going away (see the module).
+redis_transport.register()
 
 # Every task logs under its correlation id (config.celery_logging).
 app = Celery("ordinal", task_cls=CorrelatedTask)

@@ -156,30 +156,6 @@ def stop(process: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
             process.wait(10)
 
 
-class Supervised:
-    """A child restarted when it has died, as a process supervisor does in production.
-
-    Celery's worker can exit when its Redis broker vanishes under it (a known race in
-    kombu's Redis transport); a deployment runs it with `Restart=always` or the like.
-    `restarts` counts the deaths, so a test can report them.
-    """
-
-    def __init__(self, start: Callable[[], subprocess.Popen]) -> None:
-        self.start = start
-        self.process = start()
-        self.restarts = 0
-
-    def alive(self) -> bool:
-        """Restart the child if it has exited; return True (for use in `wait_until`)."""
-        if self.process.poll() is not None:
-            self.restarts += 1
-            self.process = self.start()
-        return True
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        stop(self.process, sig)
-
-
 def wait_until(condition: Callable[[], bool], what: str, log: Path, seconds: float = 90) -> None:
     """Poll `condition` until it holds; fail with `what` and the log's tail if it never does."""
     deadline = time.monotonic() + seconds

@@ -18,19 +18,27 @@ __all__ = [
     "child_env",
     "positions",
     "rebuilt",
+    "sessions_waiting_on_a_lock",
     "snapshot",
     "waiting_on_a_lock",
 ]
 
 
-def waiting_on_a_lock() -> bool:
-    """Whether some session on the read database waits for a lock (PostgreSQL)."""
+def sessions_waiting_on_a_lock() -> int:
+    """How many sessions on the read database wait for a lock (PostgreSQL)."""
     with connections["read"].cursor() as cursor:
+        # Inside a transaction PostgreSQL shows the activity as of its first look: look anew.
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
-        return cursor.fetchone()[0] > 0
+        return cursor.fetchone()[0]
+
+
+def waiting_on_a_lock() -> bool:
+    """Whether some session on the read database waits for a lock (PostgreSQL)."""
+    return sessions_waiting_on_a_lock() > 0
 
 
 def rebuilt() -> dict[str, list[dict]]:

@@ -5,11 +5,15 @@ and nothing another test queued can reach their workers.
 """
 
 import re
+import subprocess
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+
+import pytest
 
 from config.celery_app import app
 from eventlog import store
@@ -17,6 +21,7 @@ from orders_read import runner
 from orders_read.models import CustomerSummary, ProductSales
 from orders_write import commands
 from tests.orders_read.conftest import line, place, run
+from tests.processes import wait_until
 
 from .conftest import positions, rebuilt, snapshot
 
@@ -31,6 +36,25 @@ def converged() -> bool:
     return len(now) == len(runner.projection_names()) and set(now.values()) == {
         store.head_position()
     }
+
+
+def wait_alive(
+    children: dict[Path, subprocess.Popen], condition: Callable[[], bool], what: str, seconds: float
+) -> None:
+    """Wait for `condition` as `wait_until` does; fail at once if a child exits meanwhile.
+
+    `children` maps each child's log to it: a child that exited is named by its log, whose
+    tail the failure shows. No supervisor: a worker or beat must survive the faults itself.
+    """
+
+    def check() -> bool:
+        for log, child in children.items():
+            if child.poll() is not None:
+                tail = log.read_text()[-6000:]
+                pytest.fail(f"{log.stem} exited ({child.returncode}) before {what}; log:\n{tail}")
+        return condition()
+
+    wait_until(check, what, next(iter(children)), seconds)
 
 
 def publish_catch_up(broker_url: str) -> list[str]:
