@@ -102,7 +102,7 @@ def lockout_response(
 
     seconds = seconds_until_unlocked(request, credentials)
     if request.path.startswith("/api/") and "text/html" not in request.headers.get("Accept", ""):
-        response = problem_response(request, 429, locked_out_detail(seconds), "locked-out")
+        response = problem_response(429, "locked-out", locked_out_detail(seconds))
     else:
         context = {
             **admin.site.each_context(request),

@@ -156,5 +156,11 @@ def page_problem(status_code: int) -> JsonResponse:
     """Return the problem response that stands for Django's error page of this status."""
     phrase = HTTPStatus(status_code).phrase
     code, detail = PAGE_PROBLEMS.get(status_code, (phrase.lower().replace(" ", "-"), phrase + "."))
+    return problem_response(status_code, code, detail)
+
+
+def problem_response(status_code: int, code: str, detail: str) -> JsonResponse:
+    """Return a problem response answered outside a DRF view (a middleware, a page)."""
+    phrase = HTTPStatus(status_code).phrase
     body = {"type": TYPE_PREFIX + code, "title": phrase, "status": status_code, "detail": detail}
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
