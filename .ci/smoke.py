@@ -103,9 +103,10 @@ def _fresh_copy() -> Path:
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
         capture_output=True,
-        check=True,
-    ).stdout.decode()
-    for name in filter(None, listed.split("\0")):
+    )
+    if listed.returncode != 0:
+        raise checks.SmokeFailure(f"git ls-files failed: {listed.stderr.decode().strip()}")
+    for name in filter(None, listed.stdout.decode().split("\0")):
         source = ROOT / name
         if source.is_file():  # not a file deleted in the working tree
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
