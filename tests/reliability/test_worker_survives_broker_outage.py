@@ -35,11 +35,6 @@ DOWN_SECONDS = 0.5
 CONCURRENCY = 4
 LOST = "Connection to broker lost"
 
-pytestmark = [
-    postgres_only,  # a worker process beside the test, both on the test databases
-    pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES),
-]
-
 
 def holding(tasks: list[str], log: Path) -> bool:
     """Whether the worker has taken `tasks` and each waits on a checkpoint lock."""
@@ -64,6 +59,8 @@ def checkpoints_locked():
         yield
 
 
+@postgres_only  # a worker process beside the test, both on the test databases
+@pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES)
 def test_a_worker_busy_with_tasks_survives_redis_being_killed_and_consumes_after_each_return(
     private_redis,  # noqa: F811  (the fixture imported above)
     no_nudge,
