@@ -5,10 +5,18 @@ from io import StringIO
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
 GOOD_PASSWORD = "lantern-orbit-42"
+
+
+def logged_in(*, username: str, password: str):
+    """Authenticate as a login form would: with a request, which the lockout requires."""
+    return authenticate(
+        RequestFactory().post("/admin/login/"), username=username, password=password
+    )
 
 
 def create(*args: str) -> str:
@@ -22,7 +30,7 @@ def test_creates_a_customer_who_can_log_in_and_is_not_staff():
     user = get_user_model().objects.get(username="carol")
     assert (user.is_staff, user.is_superuser, user.is_active) == (False, False, True)
     assert user.email == "carol@example.com"
-    assert authenticate(username="carol", password=GOOD_PASSWORD) == user
+    assert logged_in(username="carol", password=GOOD_PASSWORD) == user
     assert "carol" in out
 
 
@@ -30,7 +38,7 @@ def test_refuses_an_existing_username_and_keeps_its_password(make_user):
     make_user("carol", password="the-old-password-1")
     with pytest.raises(CommandError, match="already exists"):
         create("carol", "--password", GOOD_PASSWORD)
-    assert authenticate(username="carol", password="the-old-password-1") is not None
+    assert logged_in(username="carol", password="the-old-password-1") is not None
 
 
 @pytest.mark.parametrize("password", ["short", "password123", "carol123"])
@@ -50,7 +58,7 @@ def test_asks_for_the_password_in_a_terminal(monkeypatch):
     monkeypatch.setattr("sys.stdin.isatty", lambda: True)
     monkeypatch.setattr("getpass.getpass", lambda prompt: GOOD_PASSWORD)
     create("carol")
-    assert authenticate(username="carol", password=GOOD_PASSWORD) is not None
+    assert logged_in(username="carol", password=GOOD_PASSWORD) is not None
 
 
 def test_refuses_two_different_passwords_typed_in_a_terminal(monkeypatch):
