@@ -37,7 +37,7 @@ def post_raw_json(browser: Client, path: str, body: dict, token: str | None):
 
 
 @pytest.fixture
-def order_id(browser) -> str:
+def order_id(browser, alice) -> str:
     page = browser.get("/api/orders/", headers=HTML)
     body = {
         "customer_id": "alice",
