@@ -13,6 +13,7 @@ from .fields import (
     SkuField,
     StrictCharField,
     StrictIntegerField,
+    checked,
 )
 
 
@@ -69,9 +70,7 @@ class PlaceOrderInput(StrictSerializer):
     shipping_address = ShippingAddressField(required=False, allow_null=True)
 
     def validate_items(self, items):
-        skus = [item["sku"] for item in items]
-        if len(set(skus)) != len(skus):
-            raise serializers.ValidationError("Each SKU may appear only once.")
+        checked(values.distinct_skus, [item["sku"] for item in items])
         return items
 
 

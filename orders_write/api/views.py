@@ -176,5 +176,7 @@ def expected_version(request: Request) -> int | None:
         return None
     match = IF_MATCH.fullmatch(header.strip())
     if match is None:
-        raise serializers.ValidationError({"If-Match": ['Must be a version in quotes, e.g. "3".']})
+        raise serializers.ValidationError(
+            {"If-Match": ['Must be * or a version of at most 9 digits in quotes, e.g. "3".']}
+        )
     return int(match.group(1))
