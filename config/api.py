@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders_read.api.serializers import QueryParametersInput
 from orders_read.api.views import CustomerQueries, OrderQueries, ProjectionQueries, ReportQueries
 from orders_write.api.views import OrderCommands
 
@@ -68,6 +69,7 @@ class ApiRootView(APIView):
     resources: dict[str, str] = {}
 
     def get(self, request: Request) -> Response:
+        QueryParametersInput(data=request.query_params).is_valid(raise_exception=True)
         base = request.build_absolute_uri(request.path)
         return Response({name: base + route for name, route in self.resources.items()})
 

@@ -15,6 +15,7 @@ from django.conf import settings
 from orders_read.bus import QUERY_HANDLERS, QueryBus
 from orders_read.tasks import enqueue_catch_up
 from orders_write.bus import CommandBus
+from orders_write.customers import CustomerDirectory, UserAccountCustomers
 from orders_write.handlers import COMMAND_HANDLERS
 from orders_write.repository import EventLogOrderRepository, OrderRepository
 
@@ -30,12 +31,13 @@ class Buses:
 def bootstrap(
     *,
     orders: OrderRepository,
+    customers: CustomerDirectory,
     nudge: Callable[[int], None],
     command_attempts: int,
     read_wait_seconds: float,
 ) -> Buses:
     """Build the buses from their dependencies; tests pass fakes for any of them."""
-    dependencies = {"orders": orders}
+    dependencies = {"orders": orders, "customers": customers}
     handlers = {
         kind: inject_dependencies(handler, dependencies)
         for kind, handler in COMMAND_HANDLERS.items()
@@ -75,6 +77,7 @@ def _production() -> Buses:
     # and the nudge is looked up here, so a test or a child process can replace it.
     return bootstrap(
         orders=EventLogOrderRepository(),
+        customers=UserAccountCustomers(),
         nudge=enqueue_catch_up,
         command_attempts=settings.ORDINAL_COMMAND_RETRIES,
         read_wait_seconds=settings.ORDINAL_READ_WAIT_SECONDS,

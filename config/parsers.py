@@ -1,6 +1,7 @@
 """The strict JSON parser of the API: bounded size and depth, strict JSON, storable strings."""
 
 import json
+import sys
 from typing import Any
 
 from django.conf import settings
@@ -30,11 +31,15 @@ class StrictJSONParser(JSONParser):
             _refuse_unstorable_strings(data)
             return data
         except (ValueError, RecursionError) as exc:
-            raise exceptions.ParseError(f"The body is not valid JSON: {_short(exc)}") from None
+            raise exceptions.ParseError(_reason(exc)) from None
+
+
+class Refused(ValueError):
+    """A body refused for a reason of our own; its message is the problem's whole detail."""
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+    raise Refused(f"The body is not valid JSON: {name} is not a JSON value.")
 
 
 def _refuse_unstorable_strings(data: Any) -> None:
@@ -48,9 +53,11 @@ def _refuse_unstorable_strings(data: Any) -> None:
         value = pending.pop()
         if isinstance(value, str):
             if "\x00" in value:
-                raise ValueError("NUL characters (\\u0000) are not allowed")
+                raise Refused("The body holds a NUL character (\\u0000), which is refused.")
             if not value.isascii() and not _encodable(value):
-                raise ValueError("unpaired surrogates (e.g. \\ud800) are not allowed")
+                raise Refused(
+                    "The body holds an unpaired surrogate (e.g. \\ud800), which is refused."
+                )
         elif isinstance(value, dict):
             pending.extend(value)
             pending.extend(value.values())
@@ -66,5 +73,17 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _short(exc: Exception) -> str:
-    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+def _reason(exc: Exception) -> str:
+    """Return the problem's detail: one sentence on why the body was refused."""
+    if isinstance(exc, Refused):
+        return str(exc)
+    if isinstance(exc, RecursionError):
+        return "The body is nested too deeply."
+    if isinstance(exc, UnicodeDecodeError):
+        return "The body is not valid UTF-8."
+    if isinstance(exc, json.JSONDecodeError):
+        what = exc.msg.removesuffix(" at")  # e.g. "Unterminated string starting at"
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return f"The body is not valid JSON: {what[:1].lower()}{what[1:]} at {where}."
+    # The one other ValueError of json.loads: an integer too long to convert.
+    return f"The body holds a number of more than {sys.get_int_max_str_digits()} digits."

@@ -65,11 +65,15 @@ class QueryBus:
         return QueryResult(value, position)
 
     def wait_for(self, projections: tuple[str, ...], wanted: int | None) -> int:
-        """Return the projections' position once it reaches `wanted`, polling meanwhile."""
+        """Return the projections' position once it reaches `wanted`, polling meanwhile.
+
+        A query that reads the log itself (no projections) never waits: the log holds
+        every committed event, so waiting could only be for events not yet written.
+        """
         deadline = time.monotonic() + self.wait_seconds
         while True:
             position = read_position(projections)
-            if wanted is None or position >= wanted:
+            if wanted is None or position >= wanted or not projections:
                 return position
             if time.monotonic() >= deadline:
                 raise ReadModelBehind(position, wanted)

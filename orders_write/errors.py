@@ -45,3 +45,11 @@ class ConcurrentModification(ApplicationError):
 
     status = 409
     problem_type = "concurrent-modification"
+
+
+class UnknownCustomer(ApplicationError):
+    """Staff named a customer that has no account: a validation error on `customer_id`."""
+
+    status = 400
+    problem_type = "validation-error"
+    field = "customer_id"

@@ -11,17 +11,29 @@ from .commands import (
     RemoveItem,
     ShipOrder,
 )
+from .customers import CustomerDirectory
 from .domain.model import Order
-from .errors import NotAllowed, OrderNotFound, PreconditionFailed
+from .errors import NotAllowed, OrderNotFound, PreconditionFailed, UnknownCustomer
 from .repository import OrderRepository
 
-# A handler names its dependencies as keyword parameters (`orders`, its repository);
-# config.bootstrap binds them.
+# A handler names its dependencies as keyword parameters (`orders`, its repository;
+# `customers`, the directory of customers); config.bootstrap binds them.
 
 
-def place_order(command: PlaceOrder, context: Context, *, orders: OrderRepository) -> CommandResult:
+def place_order(
+    command: PlaceOrder,
+    context: Context,
+    *,
+    orders: OrderRepository,
+    customers: CustomerDirectory,
+) -> CommandResult:
     if not context.actor.may_act_for(command.customer_id):
         raise NotAllowed("Only staff may place orders for another customer.")
+    # Whoever orders for themself is signed in, so has an account: only staff ordering for
+    # someone else can name a customer who does not exist.
+    for_someone_else = command.customer_id != context.actor.username
+    if for_someone_else and not customers.exists(command.customer_id):
+        raise UnknownCustomer("No user account has this username.")
     order = Order(str(command.order_id))
     order.place(command.customer_id, command.currency, command.items, command.shipping_address)
     return orders.add(order, context, command)

@@ -94,6 +94,12 @@ def bob(make_user):
 
 
 @pytest.fixture
+def carol(make_user):
+    """A customer with an account and no client: staff order for her."""
+    return make_user("carol")
+
+
+@pytest.fixture
 def staff(make_user):
     return make_user("stella", staff=True)
 

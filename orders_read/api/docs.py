@@ -11,6 +11,12 @@ READ_NOTE = (
     " Every answer carries `X-Read-Position`: the log position the read model had reached. "
     "`?min_position=` waits for it (503 with Retry-After if it does not arrive in time)."
 )
+# History reads the event log, which holds every committed event: nothing to wait for.
+LOG_READ_NOTE = (
+    " It reads the event log itself, never behind: `?min_position=` answers at once, and "
+    "`X-Read-Position` is the log's head (its last committed position) as it was read."
+)
+PARAMETERS_NOTE = " A query parameter not listed here is a 400 naming it (DRF's `format` aside)."
 IF_NONE_MATCH = OpenApiParameter(
     "If-None-Match",
     OpenApiTypes.STR,
@@ -27,6 +33,7 @@ def documented(
     parameters: list | None = None,
     errors: tuple[int, ...] = (),
     description: str = "",
+    reads_log: bool = False,
 ):
     """Describe a query action's GET in the OpenAPI schema."""
     codes = sorted({400, 401, 429, 503, *errors} - {304})
@@ -35,7 +42,7 @@ def documented(
         responses[304] = OpenApiResponse(description=PROBLEM_DESCRIPTIONS[304])
     return extend_schema(
         summary=summary,
-        description=description + READ_NOTE,
+        description=description + (LOG_READ_NOTE if reads_log else READ_NOTE) + PARAMETERS_NOTE,
         operation_id=operation_id,
         parameters=parameters or [out.ReadInput],
         responses=responses,
@@ -73,6 +80,7 @@ order_history = documented(
     operation_id="orders_history_list",
     errors=(404,),
     description="The owner or staff; others get 404.",
+    reads_log=True,
 )
 customer_detail = documented(
     "Get a customer's summary",

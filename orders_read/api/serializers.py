@@ -5,14 +5,37 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from ..filters import OrderFilters
 from ..models import CustomerSummary, OrderView, ProductSales
 
 MAX_POSITION = 2**63 - 1
+# A hostile query string may hold thousands of names: report a few, each cut short.
+MAX_REPORTED_NAMES, MAX_NAME_LENGTH = 20, 64
 
 
-class ReadInput(serializers.Serializer):
+class QueryParametersInput(serializers.Serializer):
+    """A query string that holds only the parameters declared here (and DRF's own `format`).
+
+    Any other name is refused (400 naming it), so that a misspelt filter is not silently
+    ignored and answered with everything.
+    """
+
+    def to_internal_value(self, data):
+        known = set(self.fields) | {api_settings.URL_FORMAT_OVERRIDE}  # ?format=json or api
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name[:MAX_NAME_LENGTH]: ["Unknown query parameter."]
+                    for name in unknown[:MAX_REPORTED_NAMES]
+                }
+            )
+        return super().to_internal_value(data)
+
+
+class ReadInput(QueryParametersInput):
     """Parameters every query accepts."""
 
     min_position = serializers.IntegerField(min_value=0, max_value=MAX_POSITION, required=False)

@@ -1,7 +1,9 @@
 """Strict serializer fields: JSON types are checked, not coerced."""
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -9,11 +11,29 @@ from rest_framework import serializers
 from orders_write.domain import values
 from orders_write.domain.errors import InvalidValue
 
-DECIMAL_STRING = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?")
+# A decimal written as plain digits, with an optional sign and fraction: Decimal() also
+# takes "1_000", " 1", "1e2" and non-ASCII digits, which are refused as malformed.
+DECIMAL_STRING = re.compile(r"(?P<sign>[+-]?)(?P<units>[0-9]+)(?:\.(?P<places>[0-9]+))?")
+
+T = TypeVar("T")
+
+
+def checked(check: Callable[[Any], T], value: Any) -> T:
+    """Return check(value), a domain value function; its InvalidValue becomes a 400 here."""
+    try:
+        return check(value)
+    except InvalidValue as exc:
+        # "shipping_address.street": the message belongs to one entry inside this field.
+        _, _, inner = exc.field.partition(".")
+        raise serializers.ValidationError(
+            {inner: [exc.message]} if inner else exc.message
+        ) from None
 
 
 class StrictIntegerField(serializers.IntegerField):
     """An integer that must be a JSON integer (not a string, float or boolean)."""
+
+    default_error_messages = {"invalid": "Must be a JSON integer, e.g. 3."}
 
     def to_internal_value(self, data):
         if isinstance(data, bool) or not isinstance(data, int):
@@ -42,20 +62,26 @@ class MoneyField(serializers.Field):
     """A decimal string with at most 2 places, from 0 to 1000000 (never a JSON number)."""
 
     default_error_messages = {
-        "number": 'Must be a decimal string, e.g. "12.50", not a number.',
-        "format": 'Must be digits with at most 2 decimal places, e.g. "12.50".',
+        "number": 'Must be a decimal string, e.g. "12.50", not a JSON number.',
+        "string": 'Must be a decimal string, e.g. "12.50".',
+        "format": 'Must be written as digits with at most 2 decimal places, e.g. "12.50".',
+        "negative": "Must not be negative.",
+        "sign": "Must be written without a sign.",
+        "places": "Must have at most 2 decimal places.",
     }
 
     def to_internal_value(self, data) -> Decimal:
         if not isinstance(data, str):
-            self.fail("number")
-        # Decimal() also takes "1_000", " 1", "-0", "1e2" and non-ASCII digits: refuse them.
-        if not DECIMAL_STRING.fullmatch(data):
+            is_number = isinstance(data, (int, float)) and not isinstance(data, bool)
+            self.fail("number" if is_number else "string")
+        written = DECIMAL_STRING.fullmatch(data)
+        if written is None:
             self.fail("format")
-        try:
-            return values.unit_price(data)
-        except InvalidValue as exc:
-            raise serializers.ValidationError(exc.message) from None
+        if written["sign"]:  # "-0" and "+1" are refused too: a price has no sign
+            self.fail("negative" if written["sign"] == "-" and Decimal(data) else "sign")
+        if written["places"] and len(written["places"]) > 2:  # "1.500" as well as "1.005"
+            self.fail("places")
+        return checked(values.unit_price, data)
 
     def to_representation(self, value) -> str:
         return str(value)
@@ -71,10 +97,7 @@ class CheckedCharField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
-        try:
-            return self.check(data)
-        except InvalidValue as exc:
-            raise serializers.ValidationError(exc.message) from None
+        return checked(self.check, data)
 
 
 @extend_schema_field(
@@ -90,10 +113,7 @@ class ShippingAddressField(serializers.Field):
     """An object of at most 10 string fields of at most 200 characters."""
 
     def to_internal_value(self, data) -> dict[str, str]:
-        try:
-            return values.shipping_address(data)
-        except InvalidValue as exc:
-            raise serializers.ValidationError(exc.message) from None
+        return checked(values.shipping_address, data)
 
     def to_representation(self, value):
         return value

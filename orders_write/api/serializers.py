@@ -1,5 +1,7 @@
 """Input serializers of the commands: shapes and bounds, refused with 400."""
 
+from typing import Any, ClassVar
+
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
@@ -13,11 +15,21 @@ from .fields import (
     SkuField,
     StrictCharField,
     StrictIntegerField,
+    checked,
 )
 
 
 class StrictSerializer(serializers.Serializer):
     """A serializer that refuses fields it does not know."""
+
+    # A valid body: the browsable API's form starts from it, so that the body the form
+    # shows is accepted as is. (A comment, not the docstring: that goes into the schema.)
+    example: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def example_for(cls, *, username: str, is_staff: bool) -> dict[str, Any]:
+        """Return a valid body for this user to start from."""
+        return dict(cls.example)
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -61,6 +73,8 @@ class LineInput(StrictSerializer):
     quantity = quantity_field()
     unit_price = MoneyField()
 
+    example = {"sku": "B-2", "quantity": 1, "unit_price": "4.00"}
+
 
 class PlaceOrderInput(StrictSerializer):
     customer_id = CustomerIdField(required=False)
@@ -68,10 +82,26 @@ class PlaceOrderInput(StrictSerializer):
     items = LineInput(many=True, allow_empty=False, max_length=values.MAX_ITEMS)
     shipping_address = ShippingAddressField(required=False, allow_null=True)
 
+    # The examples of the commands on one order follow from this one: B-2 is added, A-1's
+    # quantity changed, B-2 removed again, then the order shipped or cancelled.
+    example = {
+        "currency": "EUR",
+        "items": [{"sku": "A-1", "quantity": 2, "unit_price": "12.50"}],
+        "shipping_address": {"street": "1 Main St", "city": "Oslo", "country": "NO"},
+    }
+
+    @classmethod
+    def example_for(cls, *, username: str, is_staff: bool) -> dict[str, Any]:
+        """Return the example; staff get `customer_id` too, set to their own username.
+
+        A customer orders for themself, so the field is left out; for staff it names an
+        account that exists, to be replaced by the customer's username.
+        """
+        example = super().example_for(username=username, is_staff=is_staff)
+        return {"customer_id": username, **example} if is_staff else example
+
     def validate_items(self, items):
-        skus = [item["sku"] for item in items]
-        if len(set(skus)) != len(skus):
-            raise serializers.ValidationError("Each SKU may appear only once.")
+        checked(values.distinct_skus, [item["sku"] for item in items])
         return items
 
 
@@ -83,9 +113,13 @@ class ChangeQuantityInput(StrictSerializer):
     sku = sku_field()
     quantity = quantity_field()
 
+    example = {"sku": "A-1", "quantity": 3}
+
 
 class RemoveItemInput(StrictSerializer):
     sku = sku_field()
+
+    example = {"sku": "B-2"}
 
 
 class ShipOrderInput(StrictSerializer):
@@ -93,9 +127,13 @@ class ShipOrderInput(StrictSerializer):
         required=False, allow_blank=True, max_length=values.MAX_TRACKING_NUMBER_LENGTH
     )
 
+    example = {"tracking_number": "TRK-1"}
+
 
 class CancelOrderInput(StrictSerializer):
     reason = StrictCharField(required=False, allow_blank=True, max_length=values.MAX_REASON_LENGTH)
+
+    example = {"reason": "Ordered by mistake."}
 
 
 class CommandResultOutput(serializers.Serializer):

@@ -64,7 +64,7 @@ class OrderCommands:
 
     command_bus: Callable[[], "CommandBus"]
     # Each POST action's body; the browsable API builds its forms from these too.
-    command_inputs: dict[str, type[serializers.Serializer]] = {
+    command_inputs: dict[str, type[inputs.StrictSerializer]] = {
         "create": inputs.PlaceOrderInput,
         "add_item": inputs.AddItemInput,
         "change_quantity": inputs.ChangeQuantityInput,
@@ -74,9 +74,18 @@ class OrderCommands:
     }
 
     def get_serializer(self, *args, **kwargs) -> serializers.Serializer:
-        """Return the input serializer of this request's command (or of the path's POST)."""
+        """Return the input serializer of this request's command (or of the path's POST).
+
+        Asked with nothing to validate (the browsable API's form), it holds an example
+        body for the user, so that the form starts from a body that is accepted as is.
+        """
         name = self.action if self.action in self.command_inputs else self.action_map.get("post")
-        return self.command_inputs[name](*args, **kwargs)
+        input_class = self.command_inputs[name]
+        if not args and "data" not in kwargs:
+            user = self.request.user
+            example = input_class.example_for(username=user.get_username(), is_staff=user.is_staff)
+            kwargs.setdefault("instance", example)
+        return input_class(*args, **kwargs)
 
     def run(self, request: Request, command: commands.Command, success: int) -> Response:
         """Dispatch the command; answer its result with the order's version as ETag."""
@@ -176,5 +185,7 @@ def expected_version(request: Request) -> int | None:
         return None
     match = IF_MATCH.fullmatch(header.strip())
     if match is None:
-        raise serializers.ValidationError({"If-Match": ['Must be a version in quotes, e.g. "3".']})
+        raise serializers.ValidationError(
+            {"If-Match": ['Must be * or a version of at most 9 digits in quotes, e.g. "3".']}
+        )
     return int(match.group(1))

@@ -71,10 +71,8 @@ class Order:
         if self.exists:
             raise OrderAlreadyExists(f"Order {self.id} already exists.")
         if not 1 <= len(items) <= values.MAX_ITEMS:
-            raise InvalidValue("items", f"must hold 1 to {values.MAX_ITEMS} items.")
-        skus = [line.sku for line in items]
-        if len(set(skus)) != len(skus):
-            raise InvalidValue("items", "each SKU may appear only once; use one line per SKU.")
+            raise InvalidValue("items", f"Must hold 1 to {values.MAX_ITEMS} items.")
+        values.distinct_skus(line.sku for line in items)
         lines = tuple(Line.create(i.sku, i.quantity, i.unit_price) for i in items)
         self._record(
             OrderPlaced(

@@ -1,6 +1,7 @@
 """Value objects and the bounds every order value must respect."""
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
@@ -17,6 +18,7 @@ MAX_REASON_LENGTH = 500
 CENT = Decimal("0.01")
 
 SKU_PATTERN = re.compile(r"[A-Za-z0-9._-]{1,64}")
+CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 
 # Active ISO 4217 codes (funds and precious metals excluded).
 CURRENCIES = frozenset(
@@ -35,29 +37,36 @@ CURRENCIES = frozenset(
 
 def currency(value: object) -> str:
     """Return a valid ISO 4217 currency code or raise InvalidValue."""
-    if not isinstance(value, str) or value not in CURRENCIES:
-        raise InvalidValue("currency", "must be an ISO 4217 code of 3 upper-case letters.")
+    if not isinstance(value, str) or not CURRENCY_PATTERN.fullmatch(value):
+        raise InvalidValue(
+            "currency", 'Must be an ISO 4217 code of 3 upper-case letters, e.g. "EUR".'
+        )
+    if value not in CURRENCIES:
+        # Well formed, but no code of a currency in use (e.g. "ZZZ", or "XAU" for gold).
+        raise InvalidValue("currency", "Not an ISO 4217 currency.")
     return value
 
 
 def customer_id(value: object) -> str:
     """Return a customer id (a username: 1..150 printable characters) or raise InvalidValue."""
     if not isinstance(value, str) or not 1 <= len(value) <= 150 or not value.isprintable():
-        raise InvalidValue("customer_id", "must be 1 to 150 printable characters.")
+        raise InvalidValue("customer_id", "Must be 1 to 150 printable characters.")
     return value
 
 
 def sku(value: object, field: str = "sku") -> str:
     """Return a valid SKU or raise InvalidValue."""
     if not isinstance(value, str) or not SKU_PATTERN.fullmatch(value):
-        raise InvalidValue(field, "must be 1 to 64 letters, digits, '-', '_' or '.'.")
+        raise InvalidValue(
+            field, "Must be 1 to 64 ASCII letters, digits, hyphens, underscores or dots."
+        )
     return value
 
 
 def quantity(value: object, field: str = "quantity") -> int:
     """Return a quantity within 1..MAX_QUANTITY or raise InvalidValue."""
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUANTITY:
-        raise InvalidValue(field, f"must be an integer from 1 to {MAX_QUANTITY}.")
+        raise InvalidValue(field, f"Must be an integer from 1 to {MAX_QUANTITY}.")
     return value
 
 
@@ -66,13 +75,15 @@ def unit_price(value: object, field: str = "unit_price") -> Decimal:
     try:
         price = value if isinstance(value, Decimal) else Decimal(str(value))
     except (InvalidOperation, ValueError):
-        raise InvalidValue(field, "must be a decimal string.") from None
+        raise InvalidValue(field, "Must be a decimal string.") from None
     if isinstance(value, (bool, float)) or not price.is_finite():
-        raise InvalidValue(field, "must be a decimal string.")
-    if not Decimal(0) <= price <= MAX_UNIT_PRICE:
-        raise InvalidValue(field, f"must be from 0 to {MAX_UNIT_PRICE}.")
+        raise InvalidValue(field, "Must be a decimal string.")
+    if price < 0:
+        raise InvalidValue(field, "Must not be negative.")
+    if price > MAX_UNIT_PRICE:
+        raise InvalidValue(field, f"Must be at most {MAX_UNIT_PRICE}.")
     if price != price.quantize(CENT):
-        raise InvalidValue(field, "must have at most 2 decimal places.")
+        raise InvalidValue(field, "Must have at most 2 decimal places.")
     return price.quantize(CENT)
 
 
@@ -81,7 +92,7 @@ def optional_text(value: object, field: str, max_length: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > max_length or not value.isprintable():
-        raise InvalidValue(field, f"must be printable text of at most {max_length} characters.")
+        raise InvalidValue(field, f"Must be printable text of at most {max_length} characters.")
     return value
 
 
@@ -91,17 +102,30 @@ def shipping_address(value: object) -> dict[str, str]:
         return {}
     if not isinstance(value, dict) or len(value) > MAX_ADDRESS_FIELDS:
         raise InvalidValue(
-            "shipping_address", f"must be an object of at most {MAX_ADDRESS_FIELDS} fields."
+            "shipping_address", f"Must be an object of at most {MAX_ADDRESS_FIELDS} fields."
         )
     for key, text in value.items():
         if not isinstance(key, str) or not 1 <= len(key) <= MAX_ADDRESS_KEY_LENGTH:
-            raise InvalidValue("shipping_address", "field names must be 1 to 64 characters.")
+            raise InvalidValue(
+                "shipping_address", f"Field names must be 1 to {MAX_ADDRESS_KEY_LENGTH} characters."
+            )
         if not isinstance(text, str) or len(text) > MAX_ADDRESS_VALUE_LENGTH:
             raise InvalidValue(
                 f"shipping_address.{key}",
-                f"must be a string of at most {MAX_ADDRESS_VALUE_LENGTH} characters.",
+                f"Must be a string of at most {MAX_ADDRESS_VALUE_LENGTH} characters.",
             )
     return dict(value)
+
+
+def distinct_skus(skus: Iterable[str]) -> None:
+    """Raise InvalidValue on "items" if a SKU appears more than once among an order's lines."""
+    seen: set[str] = set()
+    for sku_value in skus:
+        if sku_value in seen:
+            raise InvalidValue(
+                "items", f"SKU {sku_value} is on more than one line; each SKU may appear only once."
+            )
+        seen.add(sku_value)
 
 
 @dataclass(frozen=True)

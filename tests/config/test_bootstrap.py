@@ -7,6 +7,7 @@ from unittest import mock
 from config import bootstrap
 from orders_read import tasks
 from orders_write.commands import Actor, Context, PlaceOrder
+from orders_write.customers import InMemoryCustomers
 from orders_write.domain.values import Line
 from orders_write.handlers import COMMAND_HANDLERS
 from orders_write.repository import InMemoryOrderRepository
@@ -16,11 +17,15 @@ def nudge(position: int) -> None:
     raise AssertionError("the handlers must not nudge: the bus does, after commit")
 
 
+def wired(**dependencies) -> bootstrap.Buses:
+    """The buses over in-memory dependencies, with any of them replaced."""
+    given = {"orders": InMemoryOrderRepository(), "customers": InMemoryCustomers(), **dependencies}
+    return bootstrap.bootstrap(**given, nudge=nudge, command_attempts=3, read_wait_seconds=0.5)
+
+
 def test_every_command_handler_gets_the_repository_it_is_given():
     orders = InMemoryOrderRepository()
-    buses = bootstrap.bootstrap(
-        orders=orders, nudge=nudge, command_attempts=3, read_wait_seconds=0.5
-    )
+    buses = wired(orders=orders)
     assert set(buses.commands.handlers) == set(COMMAND_HANDLERS)
     order_id = uuid.uuid4()
     command = PlaceOrder(order_id, "alice", "EUR", (Line("A-1", 1, Decimal("1.00")),))
@@ -29,23 +34,27 @@ def test_every_command_handler_gets_the_repository_it_is_given():
     assert result.position == 1
 
 
+def test_place_order_asks_the_customer_directory_it_is_given():
+    customers = InMemoryCustomers({"carol"})
+    buses = wired(customers=customers)
+    command = PlaceOrder(uuid.uuid4(), "carol", "EUR", (Line("A-1", 1, Decimal("1.00")),))
+    buses.commands.handlers[PlaceOrder](command, Context(actor=Actor("stella", is_staff=True)))
+    assert customers.asked == ["carol"]
+
+
 def test_a_handler_gets_only_the_dependencies_it_names():
     def place_without_a_repository(command, context):
         return ("placed", command.order_id)
 
     with mock.patch.dict(COMMAND_HANDLERS, {PlaceOrder: place_without_a_repository}):
-        buses = bootstrap.bootstrap(
-            orders=InMemoryOrderRepository(), nudge=nudge, command_attempts=3, read_wait_seconds=0
-        )
+        buses = wired()
     command = PlaceOrder(uuid.uuid4(), "alice", "EUR", ())
     handler = buses.commands.handlers[PlaceOrder]
     assert handler(command, Context(actor=Actor("alice"))) == ("placed", command.order_id)
 
 
 def test_the_buses_get_the_nudge_and_the_settings_values_they_are_given():
-    buses = bootstrap.bootstrap(
-        orders=InMemoryOrderRepository(), nudge=nudge, command_attempts=3, read_wait_seconds=0.5
-    )
+    buses = wired()
     assert (buses.commands.after_commit, buses.commands.attempts) == (nudge, 3)
     assert buses.queries.wait_seconds == 0.5
 

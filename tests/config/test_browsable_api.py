@@ -2,10 +2,12 @@
 
 import json
 import re
+from html import unescape
 
 import pytest
 from django.test import Client
 
+from eventlog.models import Event
 from orders_read import runner
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
@@ -14,12 +16,23 @@ HTML = {"Accept": "text/html"}
 COMMANDS = ["add-item", "change-quantity", "remove-item", "ship", "cancel"]
 
 
+def browser_of(user) -> Client:
+    """A browser session of the user, checked for CSRF like a real one."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(user)
+    return client
+
+
 @pytest.fixture
 def browser(staff) -> Client:
-    """A browser session of a staff user, checked for CSRF like a real one."""
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(staff)
-    return client
+    """A staff user's browser."""
+    return browser_of(staff)
+
+
+@pytest.fixture
+def customer_browser(alice) -> Client:
+    """A customer's (alice's) browser."""
+    return browser_of(alice)
 
 
 def csrf_token(page) -> str:
@@ -36,8 +49,23 @@ def post_raw_json(browser: Client, path: str, body: dict, token: str | None):
     return browser.post(path, json.dumps(body), content_type="application/json", headers=headers)
 
 
+def form_body(page, path: str) -> dict:
+    """Read the JSON the raw data form for POST to `path` starts with."""
+    form = re.search(rf'<form action="{path}" method="POST".*?</form>', page.content.decode(), re.S)
+    assert form, f"no POST form for {path}"
+    content = re.search(r'<textarea name="_content"[^>]*>(.*?)</textarea>', form.group(0), re.S)
+    return json.loads(unescape(content.group(1)))
+
+
+def submit_form_as_is(browser: Client, path: str):
+    """Open the path's page, which holds its POST form, then POST the form's JSON unchanged."""
+    page = browser.get(path, headers=HTML)
+    body = form_body(page, path)
+    return body, post_raw_json(browser, path, body, csrf_token(page))
+
+
 @pytest.fixture
-def order_id(browser) -> str:
+def order_id(browser, alice) -> str:
     page = browser.get("/api/orders/", headers=HTML)
     body = {
         "customer_id": "alice",
@@ -76,7 +104,33 @@ def test_the_order_list_page_offers_the_place_order_form(browser):
     page = browser.get("/api/orders/", headers=HTML).content.decode()
     form = re.search(r'<form action="/api/orders/" method="POST".*?</form>', page, re.S)
     assert form and 'data-override="content"' in form.group(0)
-    assert "&quot;items&quot;: []" in form.group(0)  # PlaceOrder's fields, as JSON to fill in
+    assert "&quot;items&quot;: [" in form.group(0)  # PlaceOrder's fields, as JSON to fill in
+
+
+def test_a_customers_place_order_form_is_a_valid_body_without_customer_id(customer_browser):
+    body, response = submit_form_as_is(customer_browser, "/api/orders/")
+    assert "customer_id" not in body  # staff only: a customer orders for themself
+    assert set(body) == {"currency", "items", "shipping_address"}
+    assert response.status_code == 201, response.content
+    assert Event.objects.get(stream_id=response.json()["order_id"]).data["customer_id"] == "alice"
+
+
+def test_the_staff_place_order_form_shows_customer_id_with_an_account_that_exists(browser):
+    body, response = submit_form_as_is(browser, "/api/orders/")
+    assert body["customer_id"] == "stella"  # their own username: a placeholder that exists
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("last", ["ship", "cancel"])
+def test_each_command_form_is_a_valid_body_in_turn(browser, last):
+    # Each example follows from the one before: placed with A-1, B-2 added, A-1 changed,
+    # B-2 removed, then shipped or cancelled.
+    _, placed = submit_form_as_is(browser, "/api/orders/")
+    order = f"/api/orders/{placed.json()['order_id']}/"
+    for version, command in enumerate(["add-item", "change-quantity", "remove-item", last], 2):
+        _, response = submit_form_as_is(browser, f"{order}{command}/")
+        assert response.status_code == 200, (command, response.content)
+        assert response.json()["version"] == version
 
 
 @pytest.mark.parametrize("command", COMMANDS)

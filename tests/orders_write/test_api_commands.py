@@ -46,7 +46,7 @@ def test_place_order_answers_201_with_location_and_records_order_placed(alice_cl
     assert event.data["shipping_address"] == {"city": "Lyon", "street": "1 rue X"}
 
 
-def test_staff_places_an_order_for_any_customer(staff_client):
+def test_staff_places_an_order_for_any_customer(staff_client, carol):
     order_id = place(staff_client, customer_id="carol")
     event = Event.objects.get(stream_id=order_id)
     assert event.data["customer_id"] == "carol"

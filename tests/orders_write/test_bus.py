@@ -17,6 +17,7 @@ from orders_write.commands import (
     Idempotency,
     PlaceOrder,
 )
+from orders_write.customers import UserAccountCustomers
 from orders_write.domain.errors import DuplicateSku
 from orders_write.domain.values import Line
 from orders_write.errors import ConcurrentModification, PreconditionFailed, UnknownCommand
@@ -39,8 +40,13 @@ class Nudges:
 
 def wired(nudges: Nudges) -> CommandBus:
     """The real handlers over the event log, with `nudges` as the post-commit nudge."""
-    orders = EventLogOrderRepository()
-    return bootstrap(orders=orders, nudge=nudges, command_attempts=30, read_wait_seconds=0).commands
+    return bootstrap(
+        orders=EventLogOrderRepository(),
+        customers=UserAccountCustomers(),
+        nudge=nudges,
+        command_attempts=30,
+        read_wait_seconds=0,
+    ).commands
 
 
 def place(order_id=None) -> PlaceOrder:

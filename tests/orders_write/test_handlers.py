@@ -8,16 +8,20 @@ from decimal import Decimal
 
 import pytest
 
+from config.bootstrap import inject_dependencies
 from eventlog.store import ConcurrencyError
 from orders_write import commands
 from orders_write.commands import Actor, CommandResult, Context
+from orders_write.customers import InMemoryCustomers
 from orders_write.domain import errors
 from orders_write.domain.values import Line
-from orders_write.errors import NotAllowed, OrderNotFound, PreconditionFailed
+from orders_write.errors import NotAllowed, OrderNotFound, PreconditionFailed, UnknownCustomer
 from orders_write.handlers import COMMAND_HANDLERS
 from orders_write.repository import InMemoryOrderRepository
 
 ALICE, BOB, STELLA = Actor("alice"), Actor("bob"), Actor("stella", is_staff=True)
+# The customers with an account; stella (staff) has one too, but needs no lookup for herself.
+CUSTOMERS = ("alice", "bob")
 
 
 @pytest.fixture
@@ -25,10 +29,18 @@ def orders() -> InMemoryOrderRepository:
     return InMemoryOrderRepository()
 
 
-def run(orders, command: commands.Command, actor: Actor = ALICE, **context) -> CommandResult:
-    """Run the command's handler, as the command bus would, with `orders` injected."""
-    handler = COMMAND_HANDLERS[type(command)]
-    return handler(command, Context(actor=actor, **context), orders=orders)
+@pytest.fixture
+def customers() -> InMemoryCustomers:
+    return InMemoryCustomers(CUSTOMERS)
+
+
+def run(
+    orders, command: commands.Command, actor: Actor = ALICE, *, customers=None, **context
+) -> CommandResult:
+    """Run the command's handler with its dependencies injected, as the command bus would."""
+    dependencies = {"orders": orders, "customers": customers or InMemoryCustomers(CUSTOMERS)}
+    handler = inject_dependencies(COMMAND_HANDLERS[type(command)], dependencies)
+    return handler(command, Context(actor=actor, **context))
 
 
 def appended(orders, order_id: uuid.UUID) -> list[tuple[str, dict]]:
@@ -63,7 +75,9 @@ class TestPlaceOrder:
     def test_a_customer_places_an_order_for_themself(self, orders):
         command = place_order()
         context = Context(actor=ALICE, correlation_id="corr-1")
-        result = COMMAND_HANDLERS[commands.PlaceOrder](command, context, orders=orders)
+        customers = InMemoryCustomers()  # none: ordering for oneself needs no lookup
+        handler = COMMAND_HANDLERS[commands.PlaceOrder]
+        result = handler(command, context, orders=orders, customers=customers)
         assert result == CommandResult(command.order_id, version=1, position=1)
         [event] = orders.log.read_stream(command.order_id)
         assert (event.type, event.version, event.position) == ("OrderPlaced", 1, 1)
@@ -85,16 +99,31 @@ class TestPlaceOrder:
             "causation_id": context.command_id,
         }
 
-    def test_staff_place_an_order_for_any_customer(self, orders):
+    def test_staff_place_an_order_for_any_customer(self, orders, customers):
         command = place_order("alice")
-        run(orders, command, STELLA)
+        run(orders, command, STELLA, customers=customers)
         [event] = orders.log.read_stream(command.order_id)
         assert (event.data["customer_id"], event.metadata["actor"]) == ("alice", "stella")
+        assert customers.asked == ["alice"]
 
-    def test_a_customer_may_not_place_an_order_for_someone_else(self, orders):
-        with pytest.raises(NotAllowed):
-            run(orders, place_order("bob"), ALICE)
+    def test_staff_may_not_place_an_order_for_a_customer_without_an_account(self, orders):
+        with pytest.raises(UnknownCustomer) as raised:
+            run(orders, place_order("zed-999"), STELLA)
+        assert raised.value.field == "customer_id"
         assert orders.log.events == []
+
+    def test_staff_place_an_order_for_themselves_without_a_lookup(self, orders):
+        customers = InMemoryCustomers()
+        run(orders, place_order("stella"), STELLA, customers=customers)
+        assert customers.asked == []
+        assert len(orders.log.events) == 1
+
+    def test_a_customer_may_not_place_an_order_for_someone_else(self, orders, customers):
+        for someone_else in ("bob", "zed-999"):  # refused alike: no account is revealed
+            with pytest.raises(NotAllowed):
+                run(orders, place_order(someone_else), ALICE, customers=customers)
+        assert orders.log.events == []
+        assert customers.asked == []
 
     def test_an_invalid_value_appends_nothing(self, orders):
         with pytest.raises(errors.InvalidValue) as raised:
