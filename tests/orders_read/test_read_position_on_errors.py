@@ -1,9 +1,10 @@
 """X-Read-Position on every answer of a query, also a 400 or 401 that never reached the bus."""
 
 import pytest
+from django.db import DatabaseError
 
 from eventlog import store
-from orders_read import runner
+from orders_read import bus, runner
 
 from .conftest import BOTH_DATABASES, line, place
 
@@ -60,3 +61,17 @@ def test_a_command_error_carries_no_read_position(anon_client, alice_client, end
     # A command's answer is the write side's: it has no read position to report.
     assert "X-Read-Position" not in anon_client.post("/api/orders/", {}, format="json")
     assert "X-Read-Position" not in alice_client.post("/api/orders/", {}, format="json")
+
+
+def test_with_the_read_database_down_the_answer_has_no_position_and_no_500(
+    staff_client, anon_client, monkeypatch
+):
+    def unreachable(projections):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr(bus, "read_position", unreachable)
+    for client, status in [(staff_client, 503), (anon_client, 401)]:
+        response = client.get("/api/orders/")
+        assert response.status_code == status
+        assert "X-Read-Position" not in response
+    assert staff_client.get("/api/orders/")["Retry-After"] == "5"
