@@ -78,12 +78,37 @@ MIN_POSITION = OpenApiParameter(
     "(the `position` a command returned); 503 with Retry-After if it does not in time.",
 )
 
+# Response headers (`response=` names the statuses that carry them; True is every status).
+ETAG = OpenApiParameter(
+    "ETag",
+    {"type": "string", "pattern": r'^"[0-9]+"$', "example": '"3"'},
+    OpenApiParameter.HEADER,
+    description='The order\'s version in quotes, e.g. "3": send it back as If-Match (commands) '
+    "or If-None-Match (reads).",
+    response=[200, 201, 304],
+)
+LOCATION = OpenApiParameter(
+    "Location",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The new order's URL, e.g. /api/orders/<order_id>/.",
+    response=[201],
+)
+READ_POSITION = OpenApiParameter(
+    "X-Read-Position",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description="The log position the read model had reached when it answered "
+    "(on every answer of a query, errors included).",
+    response=True,
+)
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,
     OpenApiParameter.HEADER,
-    description="Seconds until the lockout ends.",
-    response=[429],
+    description="Seconds to wait before retrying: until the lockout or throttle ends, or the "
+    "read model or database is back.",
+    response=[429, 503],
 )
 
 
@@ -103,7 +128,11 @@ class DocumentedObtainAuthToken(ObtainAuthToken):
         "unknown token is refused (401) before the body is read. After 10 failed logins "
         "for one username, or 50 from one address, each login for it is a 429 for 15 "
         "minutes, even with the right password; `Retry-After` says how long is left.",
-        request=AuthTokenSerializer,
+        # The view parses JSON and forms alike; one content type keeps generated clients
+        # simple (a generator emits one body type per content type).
+        request={"application/json": AuthTokenSerializer},
+        # No credentials needed: this is where a client gets them.
+        auth=[{}],
         parameters=[RETRY_AFTER],
         responses={200: AuthTokenSerializer, **problems(400, 401, 403, 413, 415, 429)},
         tags=["auth"],

@@ -64,6 +64,10 @@ class QueryBus:
             raise
         return QueryResult(value, position)
 
+    def position(self, query_type: type[Query]) -> int:
+        """Return how far the read models behind this kind of query have got, without waiting."""
+        return read_position(self.handlers[query_type][1])
+
     def wait_for(self, projections: tuple[str, ...], wanted: int | None) -> int:
         """Return the projections' position once it reaches `wanted`, polling meanwhile.
 

@@ -3,7 +3,7 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
-from config.openapi import PROBLEM_DESCRIPTIONS, problems
+from config.openapi import ETAG, PROBLEM_DESCRIPTIONS, READ_POSITION, RETRY_AFTER, problems
 
 from . import serializers as out
 
@@ -44,7 +44,8 @@ def documented(
         summary=summary,
         description=description + (LOG_READ_NOTE if reads_log else READ_NOTE) + PARAMETERS_NOTE,
         operation_id=operation_id,
-        parameters=parameters or [out.ReadInput],
+        parameters=[*(parameters or [out.ReadInput]), READ_POSITION, RETRY_AFTER]
+        + ([ETAG] if 304 in errors else []),
         responses=responses,
         tags=["queries"],
     )

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from django.db import DatabaseError
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -26,6 +27,25 @@ class QueryActions:
     """
 
     query_bus: Callable[[], "QueryBus"]
+    # The query each GET action asks: an error before asking it (401, 400, 429) still
+    # reports the position of the read models that query reads.
+    queries_asked: dict[str, type[queries.Query]] = {}
+
+    def handle_exception(self, exc: Exception) -> Response:
+        """Answer the error; a query's answer reports the read position, bus or no bus."""
+        response = super().handle_exception(exc)
+        query_type = self.queries_asked.get(self.action)
+        if (
+            self.request.method in ("GET", "HEAD")
+            and query_type is not None
+            and queries.READ_POSITION_HEADER not in response
+        ):
+            try:
+                position = self.query_bus().position(query_type)
+            except DatabaseError:  # the read database is down: the answer says so already
+                return response
+            response[queries.READ_POSITION_HEADER] = str(position)
+        return response
 
     def ask(self, query: queries.Query) -> queries.QueryResult:
         """Dispatch the query; its errors carry their own status, type and headers."""
@@ -74,6 +94,12 @@ def etag_matches(header: str | None, etag: str) -> bool:
 class OrderQueries(QueryActions):
     """The queries on orders: the list, one order, and its history."""
 
+    queries_asked = {
+        "list": queries.ListOrders,
+        "retrieve": queries.GetOrder,
+        "history": queries.GetOrderHistory,
+    }
+
     @docs.order_list
     def list(self, request: Request) -> Response:
         query = queries.ListOrders(viewer=viewer(request), **params(request, out.ListOrdersInput))
@@ -107,6 +133,8 @@ class OrderQueries(QueryActions):
 class CustomerQueries(QueryActions):
     """The queries on customers: a summary, and their orders."""
 
+    queries_asked = {"retrieve": queries.GetCustomer, "orders": queries.ListCustomerOrders}
+
     @docs.customer_detail
     def retrieve(self, request: Request, customer_id: str) -> Response:
         query = queries.GetCustomer(
@@ -131,6 +159,8 @@ class CustomerQueries(QueryActions):
 class ReportQueries(QueryActions):
     """The reports (staff only)."""
 
+    queries_asked = {"product_sales": queries.GetProductSales}
+
     @docs.product_sales
     @action(detail=False, methods=["get"], url_path="product-sales")
     def product_sales(self, request: Request) -> Response:
@@ -141,6 +171,8 @@ class ReportQueries(QueryActions):
 
 class ProjectionQueries(QueryActions):
     """The projections' progress (staff only)."""
+
+    queries_asked = {"list": queries.GetProjectionStatus}
 
     @docs.projection_status
     def list(self, request: Request) -> Response:

@@ -13,9 +13,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.openapi import ETAG, LOCATION, REQUEST_ID, RETRY_AFTER, problems
 from config.openapi import IDEMPOTENCY_KEY as IDEMPOTENCY_KEY_HEADER
 from config.openapi import IF_MATCH as IF_MATCH_HEADER
-from config.openapi import REQUEST_ID, problems
 from orders_write import commands
 from orders_write.domain.values import Line
 
@@ -31,7 +31,7 @@ IF_MATCH = re.compile(r'"([0-9]{1,9})"')
 def documented(summary: str, *, success: int = 200, staff_only: bool = False):
     """Describe a command action's POST in the OpenAPI schema."""
     on_order = success == 200
-    errors = [400, 401, 403, 409, 413, 415, 422, 429]
+    errors = [400, 401, 403, 409, 413, 415, 422, 429, 503]
     if on_order:
         errors += [404, 412]
     return extend_schema(
@@ -40,7 +40,8 @@ def documented(summary: str, *, success: int = 200, staff_only: bool = False):
         + "Returns the order's new version (also as `ETag`) and the global `position` "
         "of its last event, the token for read-your-writes (`?min_position=`)."
         + ("" if on_order else " `Location` names the new order."),
-        parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID] + ([IF_MATCH_HEADER] if on_order else []),
+        parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID, ETAG, RETRY_AFTER]
+        + ([IF_MATCH_HEADER] if on_order else [LOCATION]),
         responses={success: inputs.CommandResultOutput, **problems(*sorted(errors))},
         tags=["commands"],
     )

@@ -127,3 +127,53 @@ def test_the_docs_page_loads_only_from_this_server(client):
         assert url.startswith("/static/")
         assert finders.find(url.removeprefix("/static/")), f"{url} is not a static file here"
     assert "/api/schema/" in page
+
+
+def response_headers(operation: dict) -> dict[str, set[str]]:
+    return {code: set(r.get("headers", {})) for code, r in operation["responses"].items()}
+
+
+def test_the_token_operation_takes_one_content_type_and_no_credentials(schema):
+    post = schema["paths"]["/api/auth/token/"]["post"]
+    # One content type: a generator emits one body type per content type (the view still
+    # parses forms too).
+    assert post["requestBody"]["content"].keys() == {"application/json"}
+    assert post["security"] == [{}]
+    assert response_headers(post)["429"] == {"Retry-After"}
+
+
+@pytest.mark.django_db(databases=["default", "read"])
+def test_anonymous_access_is_declared_exactly_where_it_is_allowed(schema, anon_client):
+    values = {"{order_id}": "0b9b7c6e-3c1f-4f9e-9d7a-2f6d8e0a1b2c", "{customer_id}": "alice"}
+    for path, operations in schema["paths"].items():
+        url = path
+        for template, value in values.items():
+            url = url.replace(template, value)
+        for method, operation in operations.items():
+            response = getattr(anon_client, method)(url, {}, format="json")
+            anonymous = {} in operation["security"]
+            assert (response.status_code != 401) == anonymous, (method, path)
+
+
+@pytest.mark.parametrize("path", COMMANDS)
+def test_commands_declare_their_response_headers(schema, path):
+    headers = response_headers(schema["paths"][path]["post"])
+    success = str(COMMANDS[path])
+    assert headers[success] == ({"ETag", "Location"} if success == "201" else {"ETag"})
+    assert headers["429"] == headers["503"] == {"Retry-After"}
+    assert not set().union(
+        *(h for code, h in headers.items() if code not in {success, "429", "503"})
+    )
+
+
+@pytest.mark.parametrize("path", QUERIES)
+def test_queries_declare_the_read_position_on_every_answer(schema, path):
+    headers = response_headers(schema["paths"][path]["get"])
+    assert {"200", "400", "401", "429", "503"} <= set(headers)
+    for code, names in headers.items():
+        expected = {"X-Read-Position"}
+        if code in {"429", "503"}:
+            expected.add("Retry-After")
+        if path == ORDER and code in {"200", "304"}:
+            expected.add("ETag")  # the order's version, also on a 304
+        assert names == expected, code
