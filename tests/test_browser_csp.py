@@ -122,7 +122,8 @@ def admin_pages(browser: Browser, order_id) -> None:
     browser.assert_clean("admin projection console")
 
 
-def test_the_browsable_api_works_under_the_policy(live_server, order_id):
+def test_the_browsable_api_works_under_the_policy(live_server, order_id, alice):
+    # `alice` has an account: staff may place orders only for existing customers.
     with browsing(live_server) as browser:
         browsable_api_pages(browser, order_id)
     assert Event.objects.filter(type="OrderPlaced").count() == 2
