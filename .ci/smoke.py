@@ -135,7 +135,9 @@ def _stack(clone: Path, script: str, customer: tuple[str, str], broker: str) -> 
         process = subprocess.Popen(
             ["bash", "-e", "-c", script],
             cwd=clone,
-            env=_fresh_env(marker),
+            # At INFO an idle stack is silent: beat logs its ticks at DEBUG, and the
+            # check that beat sends the sweep reads those lines.
+            env={**_fresh_env(marker), "LOG_LEVEL": "DEBUG"},
             stdin=subprocess.DEVNULL,
             stdout=log_file,
             stderr=subprocess.STDOUT,
