@@ -1,9 +1,16 @@
 """Headless Debian Chromium for the browser tests, driven by Playwright."""
 
 import os
+from decimal import Decimal
 from pathlib import Path
+from uuid import UUID, uuid4
 
 import pytest
+
+from config.bootstrap import command_bus
+from orders_read import runner
+from orders_write import commands
+from orders_write.domain.values import Line
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -39,3 +46,19 @@ BROWSER_TEST = [
 def launch(playwright):
     """Start the browser (close it when done)."""
     return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+
+STAFF_USERNAME, STAFF_PASSWORD = "stella", "pw-secret-1"
+
+
+def staff_and_a_projected_order(user_model) -> UUID:
+    """Create the staff user the browser logs in as, and alice's order, projected."""
+    user_model.objects.create_user(STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True)
+    order_id = uuid4()
+    command_bus().dispatch(
+        commands.PlaceOrder(order_id, "alice", "EUR", (Line("A-1", 2, Decimal("10.00")),)),
+        commands.Context(commands.Actor("alice")),
+    )
+    for name in runner.projection_names():
+        runner.projection_catch_up(name)
+    return order_id

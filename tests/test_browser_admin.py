@@ -1,29 +1,15 @@
 """A real browser ships an order from the admin's order list (Chromium, headless)."""
 
-from decimal import Decimal
-from uuid import uuid4
-
-from config.bootstrap import command_bus
 from eventlog.models import Event
-from orders_read import runner
 from orders_read.models import OrderView
-from orders_write import commands
-from orders_write.domain.values import Line
 
-from .browser import BROWSER_TEST, launch, sync_api
+from .browser import BROWSER_TEST, launch, staff_and_a_projected_order, sync_api
 
 pytestmark = BROWSER_TEST
 
 
 def test_staff_ship_an_order_from_the_list(live_server, django_user_model, eager):
-    django_user_model.objects.create_user("stella", password="pw-secret-1", is_staff=True)
-    order_id = uuid4()
-    command_bus().dispatch(
-        commands.PlaceOrder(order_id, "alice", "EUR", (Line("A-1", 2, Decimal("10.00")),)),
-        commands.Context(commands.Actor("alice")),
-    )
-    for name in runner.projection_names():
-        runner.projection_catch_up(name)
+    order_id = staff_and_a_projected_order(django_user_model)
 
     with sync_api.sync_playwright() as playwright:
         browser = launch(playwright)

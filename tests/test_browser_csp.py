@@ -8,18 +8,12 @@ error, and on any page that does not render what it should.
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
-from uuid import uuid4
 
 import pytest
 
-from config.bootstrap import command_bus
 from eventlog.models import Event
-from orders_read import runner
-from orders_write import commands
-from orders_write.domain.values import Line
 
-from .browser import BROWSER_TEST, launch, sync_api
+from .browser import BROWSER_TEST, launch, staff_and_a_projected_order, sync_api
 
 pytestmark = BROWSER_TEST
 
@@ -71,15 +65,7 @@ def browsing(live_server) -> Iterator[Browser]:
 
 @pytest.fixture
 def order_id(django_user_model, eager):
-    django_user_model.objects.create_user("stella", password="pw-secret-1", is_staff=True)
-    order_id = uuid4()
-    command_bus().dispatch(
-        commands.PlaceOrder(order_id, "alice", "EUR", (Line("A-1", 2, Decimal("10.00")),)),
-        commands.Context(commands.Actor("alice")),
-    )
-    for name in runner.projection_names():
-        runner.projection_catch_up(name)
-    return order_id
+    return staff_and_a_projected_order(django_user_model)
 
 
 def test_the_admin_works_under_the_policy(live_server, order_id):
