@@ -15,6 +15,8 @@ class Event:
     customer_id: str
 
     registry: ClassVar[dict[str, type["Event"]]] = {}
+    # The shape this class writes; older stored shapes are upcast to it on read.
+    schema_version: ClassVar[int] = 1
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -34,9 +36,16 @@ class Event:
         return cls(**{f.name: _decode(f.name, data[f.name]) for f in fields(cls)})
 
 
-def event_from(type_name: str, data: dict[str, Any]) -> Event:
-    """Rebuild a stored event from its type name and data."""
-    return Event.registry[type_name].from_data(data)
+def event_from(type_name: str, data: dict[str, Any], schema_version: int = 1) -> Event:
+    """Rebuild a stored event from its type name, data and the schema version it was stored at."""
+    from .upcasting import upcast
+
+    return Event.registry[type_name].from_data(upcast(type_name, schema_version, data))
+
+
+def schema_versions() -> dict[str, int]:
+    """Return the current schema version of every event type (what snapshots are stamped with)."""
+    return {name: cls.schema_version for name, cls in sorted(Event.registry.items())}
 
 
 def _encode(value: Any) -> Any:
