@@ -3,7 +3,7 @@
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -83,9 +83,8 @@ class Recorder(ABC):
         metadata = metadata or {}
         for document in (metadata, *(e.data for e in events)):
             _check_integers(document)
-        now = timezone.now()
         rows = [
-            (stream_type, stream_id, expected_version + n, e.type, e.data, metadata, now)
+            (stream_type, stream_id, expected_version + n, e.type, e.data, metadata)
             for n, e in enumerate(events, start=1)
         ]
         # No savepoint: on failure the caller's whole transaction must roll back anyway.
@@ -94,20 +93,30 @@ class Recorder(ABC):
             sql, params = self._guarded_insert(connection, rows, expected_version)
             with connection.cursor() as cursor:
                 try:
-                    positions = sorted(row[0] for row in self._insert(cursor, sql, params))
+                    returned = sorted(self._insert(cursor, sql, params))
                 except IntegrityError:
                     # The unique (stream_id, version) constraint is the last line of defence.
                     raise ConcurrencyError(stream_id, expected_version) from None
         # Raised outside the block: nothing was written, the caller's transaction stays usable.
-        if len(positions) != len(rows):
+        if len(returned) != len(rows):
             raise ConcurrencyError(stream_id, expected_version, self._version(stream_id))
         return [
-            RecordedEvent(position, *row) for position, row in zip(positions, rows, strict=True)
+            RecordedEvent(position, *row, recorded_at=_aware(recorded_at))
+            for (position, recorded_at), row in zip(returned, rows, strict=True)
         ]
 
     @abstractmethod
     def _insert(self, cursor, sql: str, params: list) -> list[tuple]:
         """Run the guarded INSERT under the append lock; return its RETURNING rows."""
+
+    @abstractmethod
+    def _clock(self, connection, table: str) -> tuple[str, list]:
+        """Return the SQL (and its parameters) of the instant the append is recorded at.
+
+        It is evaluated under the append lock and never earlier than the last recorded
+        event, so `recorded_at` never decreases as `position` grows: the events recorded
+        at or before any instant are a prefix of the log (what `as_of` reads relies on).
+        """
 
     def read_stream(self, stream_id: UUID) -> list[RecordedEvent]:
         """Return every event of a stream, in version order."""
@@ -138,16 +147,21 @@ class Recorder(ABC):
         stream = Event.objects.using(self.alias).filter(stream_id=stream_id)
         return stream.aggregate(v=Max("version"))["v"] or 0
 
-    @staticmethod
-    def _guarded_insert(connection, rows: list[tuple], expected_version: int) -> tuple[str, list]:
+    def _guarded_insert(
+        self, connection, rows: list[tuple], expected_version: int
+    ) -> tuple[str, list]:
         """Build one INSERT of the rows that inserts nothing unless the stream is at the version.
 
         The check and the insert are one statement, so on PostgreSQL they share the
         snapshot taken after the append lock was granted.
         """
-        fields = [Event._meta.get_field(name) for name in ROW_FIELDS[1:]]
-        columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+        # Every column but the position (the sequence's) and recorded_at (the clock's).
+        given = [name for name in ROW_FIELDS[1:] if name != "recorded_at"]
+        fields = [Event._meta.get_field(name) for name in given]
+        recorded_at = Event._meta.get_field("recorded_at")
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in [*fields, recorded_at])
         table = connection.ops.quote_name(Event._meta.db_table)
+        clock, clock_params = self._clock(connection, table)
         placeholders = ", ".join(["(" + ", ".join(["%s"] * len(fields)) + ")"] * len(rows))
         params = [
             f.get_db_prep_save(value, connection)
@@ -160,11 +174,18 @@ class Recorder(ABC):
         names = ", ".join(f"column{n}" for n in range(1, len(fields) + 1))
         sql = (
             f"INSERT INTO {table} ({columns}) "
-            f"SELECT {names} FROM (VALUES {placeholders}) AS new_events "
+            f"SELECT {names}, {clock} FROM (VALUES {placeholders}) AS new_events "
             f"WHERE (SELECT COALESCE(MAX({version}), 0) FROM {table} WHERE stream_id = %s) = %s "
-            f"ORDER BY column3 RETURNING position"
+            f"ORDER BY column3 RETURNING position, {recorded_at.column}"
         )
-        return sql, [*params, stream_id, expected_version]
+        return sql, [*clock_params, *params, stream_id, expected_version]
+
+
+def _aware(value: datetime | str) -> datetime:
+    """Return a RETURNING row's recorded_at as an aware UTC datetime (SQLite gives text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if timezone.is_aware(value) else value.replace(tzinfo=UTC)
 
 
 def _check_integers(value: Any) -> None:

@@ -38,6 +38,12 @@ class PostgreSQLRecorder(Recorder):
         cursor.nextset()
         return cursor.fetchall()
 
+    def _clock(self, connection, table: str) -> tuple[str, list]:
+        # The INSERT runs after the lock is granted, so clock_timestamp() (not now(), the
+        # transaction's start) is later than every committed append's; an uncorrelated
+        # subquery is evaluated once, so one append's events share one instant.
+        return f"(SELECT GREATEST(clock_timestamp(), MAX(recorded_at)) FROM {table})", []
+
     def read_all(
         self, after_position: int = 0, limit: int = 1000, *, metadata: bool = True
     ) -> list[RecordedEvent]:

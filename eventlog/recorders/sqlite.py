@@ -1,5 +1,7 @@
 """The SQLite recorder: the embedded default."""
 
+from django.utils import timezone
+
 from ..models import Event
 from .base import ROW_FIELDS, RecordedEvent, Recorder
 
@@ -10,6 +12,13 @@ class SQLiteRecorder(Recorder):
     The settings open every transaction IMMEDIATE, which takes SQLite's single write
     lock at BEGIN: that lock is the append lock, held until COMMIT.
     """
+
+    def _clock(self, connection, table: str) -> tuple[str, list]:
+        # Called inside the append's transaction, whose BEGIN IMMEDIATE holds the write
+        # lock: no other append can commit between this instant and ours. Stored as
+        # UTC text, which sorts as the instants do; MAX keeps it past a clock step back.
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        return f"(SELECT MAX(%s, COALESCE(MAX(recorded_at), '')) FROM {table})", [now]
 
     def _insert(self, cursor, sql: str, params: list) -> list[tuple]:
         cursor.execute(sql, params)

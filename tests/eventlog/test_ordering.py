@@ -112,3 +112,28 @@ def test_a_tailing_reader_never_skips_a_position_under_concurrent_writers():
     assert len(committed) == writers * (appends_each - appends_each // 7 - 1)
     assert tail.went_backwards == []
     assert tail.seen == committed, "the tailing reader skipped committed positions"
+
+
+def test_recorded_at_never_decreases_with_position_under_concurrent_writers():
+    """The instant is taken under the append lock: as_of maps an instant to a log prefix.
+
+    Each writer does some work in its transaction before appending, as a command
+    handler does, so the writers reach the lock in a different order than they started.
+    """
+    writers, appends_each = 6, 40
+
+    def write(seed):
+        rng = random.Random(seed)
+        for _ in range(appends_each):
+            with transaction.atomic(using="default"):
+                time.sleep(rng.uniform(0, 0.002))
+                append_one(uuid.uuid4())
+                time.sleep(rng.uniform(0, 0.001))
+
+    for thread in [in_thread(write, seed) for seed in range(writers)]:
+        thread.join(60)
+
+    events = store.read_all(limit=10_000)
+    assert len(events) == writers * appends_each
+    instants = [e.recorded_at for e in events]
+    assert instants == sorted(instants), "a later position was recorded at an earlier instant"

@@ -1,11 +1,14 @@
 """One contract for every event-log recorder, run against the recorder of each backend."""
 
 import uuid
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
+from eventlog.models import Event
 from eventlog.recorders.base import ConcurrencyError, NewEvent, Recorder
 from eventlog.recorders.postgresql import PostgreSQLRecorder
 from eventlog.recorders.sqlite import SQLiteRecorder
@@ -177,6 +180,30 @@ class RecorderContract:
         self.append(recorder, stream, 0, "A", data={"price": Decimal("19.00")})
         assert recorder.read_stream(stream)[0].data == {"price": "19.00"}
         assert recorder.read_all(recorder.head_position() - 1)[0].data == {"price": "19.00"}
+
+    def test_an_append_shares_one_instant_and_reads_it_back(self, recorder):
+        stream = uuid.uuid4()
+        appended = self.append(recorder, stream, 0, "A", "B", "C")
+        assert len({e.recorded_at for e in appended}) == 1
+        assert [e.recorded_at for e in recorder.read_stream(stream)] == [
+            e.recorded_at for e in appended
+        ]
+
+    def test_an_append_is_never_recorded_before_the_last_recorded_event(self, recorder):
+        """Position order and recorded_at order agree, even past a clock that stepped back."""
+        ahead = timezone.now() + timedelta(hours=1)
+        Event.objects.create(
+            stream_type="order",
+            stream_id=uuid.uuid4(),
+            version=1,
+            type="Ahead",
+            data={},
+            recorded_at=ahead,
+        )
+        appended = self.append(recorder, uuid.uuid4(), 0, "A")
+        assert appended[0].recorded_at == ahead
+        events = recorder.read_all(limit=100)
+        assert [e.recorded_at for e in events] == sorted(e.recorded_at for e in events)
 
     @pytest.mark.parametrize(
         ("data", "metadata"),
