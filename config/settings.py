@@ -316,6 +316,9 @@ LOGGING = {
 # --- Read side ---
 # Events a projection applies per read-DB transaction.
 ORDINAL_PROJECTION_BATCH_SIZE = env.int("ORDINAL_PROJECTION_BATCH_SIZE", default=1000)
+# A copy of the report read models every this many log positions, for `as_of` answers:
+# one costs a snapshot read plus a replay of at most this many events.
+ORDINAL_PROJECTION_SNAPSHOT_EVERY = env.int("ORDINAL_PROJECTION_SNAPSHOT_EVERY", default=1000)
 # The periodic sweep (run exactly one `celery -A config beat`): a lost nudge, a broker
 # outage or a failing projection's retry is picked up within this many seconds.
 ORDINAL_SWEEP_SECONDS = env.float("ORDINAL_SWEEP_SECONDS", default=5.0)

@@ -10,9 +10,12 @@ from . import handlers
 from .projectors import PROJECTORS
 from .queries import (
     GetCustomer,
+    GetCustomerAsOf,
     GetOrder,
+    GetOrderAsOf,
     GetOrderHistory,
     GetProductSales,
+    GetProductSalesAsOf,
     GetProjectionStatus,
     ListCustomerOrders,
     ListOrders,
@@ -35,6 +38,10 @@ QUERY_HANDLERS: dict[type[Query], tuple[Handler, tuple[str, ...]]] = {
     GetCustomer: (handlers.get_customer, ("customer_summary",)),
     GetProductSales: (handlers.get_product_sales, ("product_sales",)),
     GetOrderHistory: (handlers.get_order_history, ()),
+    # As-of answers read the log (and the projections' snapshots), so never wait.
+    GetOrderAsOf: (handlers.get_order_as_of, ()),
+    GetCustomerAsOf: (handlers.get_customer_as_of, ()),
+    GetProductSalesAsOf: (handlers.get_product_sales_as_of, ()),
     GetProjectionStatus: (handlers.get_projection_status, tuple(PROJECTORS)),
 }
 

@@ -2,14 +2,18 @@
 
 from dataclasses import replace
 
+from .as_of import AsOf, customer_as_of, order_as_of, product_sales_as_of
 from .models import CustomerSummary
 from .pagination import Page
 from .queries import (
     Forbidden,
     GetCustomer,
+    GetCustomerAsOf,
     GetOrder,
+    GetOrderAsOf,
     GetOrderHistory,
     GetProductSales,
+    GetProductSalesAsOf,
     GetProjectionStatus,
     ListCustomerOrders,
     ListOrders,
@@ -34,6 +38,14 @@ def get_order(query: GetOrder):
     return order
 
 
+def get_order_as_of(query: GetOrderAsOf) -> AsOf:
+    found = order_as_of(order_id=query.order_id, instant=query.as_of)
+    # Not placed yet at that instant, or not the viewer's: not found, as for the live order.
+    if found is None or not query.viewer.may_see(found.value.customer_id):
+        raise NotFound(f"Order {query.order_id} not found at {query.as_of.isoformat()}.")
+    return found
+
+
 def list_orders(query: ListOrders) -> Page:
     filters, username = query.filters, query.viewer.username
     if not query.viewer.is_staff:
@@ -50,7 +62,19 @@ def list_customer_orders(query: ListCustomerOrders) -> Page:
 
 def get_customer(query: GetCustomer) -> CustomerSummary:
     _require_may_see(query.viewer, query.customer_id)
-    summary = customer_get(customer_id=query.customer_id)
+    return _summary_or_empty(query, customer_get(customer_id=query.customer_id))
+
+
+def get_customer_as_of(query: GetCustomerAsOf) -> AsOf:
+    _require_may_see(query.viewer, query.customer_id)
+    found = customer_as_of(customer_id=query.customer_id, instant=query.as_of)
+    # What the live query answered then: the same rule over the summary as it stood.
+    return replace(found, value=_summary_or_empty(query, found.value))
+
+
+def _summary_or_empty(
+    query: GetCustomer | GetCustomerAsOf, summary: CustomerSummary | None
+) -> CustomerSummary:
     if summary is None:
         if query.viewer.is_staff:
             raise NotFound(f"Customer {query.customer_id} has no orders.")
@@ -62,6 +86,11 @@ def get_customer(query: GetCustomer) -> CustomerSummary:
 def get_product_sales(query: GetProductSales):
     _require_staff(query.viewer)
     return product_sales_list()
+
+
+def get_product_sales_as_of(query: GetProductSalesAsOf) -> AsOf:
+    _require_staff(query.viewer)
+    return product_sales_as_of(instant=query.as_of)
 
 
 def get_order_history(query: GetOrderHistory):

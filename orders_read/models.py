@@ -1,5 +1,10 @@
 """Read models on the "read" database, and each projection's checkpoint."""
 
+import json
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
 from django.db import models
 
 PLACED, SHIPPED, CANCELLED = "placed", "shipped", "cancelled"
@@ -84,3 +89,61 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position}"
+
+
+class SnapshotEncoder(json.JSONEncoder):
+    """Encode read-model rows exactly: datetimes to the microsecond, amounts as strings.
+
+    (Django's own encoder cuts datetimes to milliseconds, which would change answers.)
+    """
+
+    def default(self, o):
+        if isinstance(o, datetime):
+            return o.isoformat()
+        if isinstance(o, Decimal | UUID):
+            return str(o)
+        return super().default(o)
+
+
+class ProjectionSnapshot(models.Model):
+    """A projection's read model as it stood at one log position (for `as_of` answers).
+
+    Taken by the runner in the transaction that brings the projection to `position`.
+    Its rows are every row (the projection's first snapshot, and always for a report
+    read whole) or the rows changed since the projection's previous snapshot.
+    """
+
+    projection = models.CharField(max_length=64)
+    position = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["projection", "position"], name="projection_snapshot_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.projection} snapshot @ {self.position}"
+
+
+class ProjectionSnapshotRow(models.Model):
+    """One read-model row of a snapshot, as the projector holds it (field attname: value)."""
+
+    projection = models.CharField(max_length=64)
+    position = models.BigIntegerField()
+    key = models.CharField(max_length=150)
+    row = models.JSONField(encoder=SnapshotEncoder)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["projection", "key", "position"], name="projection_snapshot_row"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["projection", "position"], name="projection_snapshot_rows"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.projection} {self.key} @ {self.position}"

@@ -1,6 +1,7 @@
 """Queries: what a caller asks the read side, named as questions, and what comes back."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -8,6 +9,8 @@ from .filters import OrderFilters
 
 # The response header that tells how far the read model was, on every answer of a query.
 READ_POSITION_HEADER = "X-Read-Position"
+# The response header of an as_of answer: the last log position the answer includes.
+AS_OF_POSITION_HEADER = "X-As-Of-Position"
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,29 @@ class GetCustomer(Query):
 @dataclass(frozen=True, kw_only=True)
 class GetProductSales(Query):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetOrderAsOf(Query):
+    """The order as it was at an instant, folded from its events."""
+
+    order_id: UUID
+    as_of: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetCustomerAsOf(Query):
+    """The customer's summary as the caught-up read model showed it at an instant."""
+
+    customer_id: str
+    as_of: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetProductSalesAsOf(Query):
+    """The sales report as the caught-up read model showed it at an instant."""
+
+    as_of: datetime
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -20,6 +20,7 @@ from eventlog import store
 
 from .models import Checkpoint
 from .projectors import PROJECTORS, HandlerFailed, Projector
+from .snapshots import apply_with_snapshots, snapshots_reset
 
 READ_DB = "read"
 MAX_BACKOFF_SECONDS = 300
@@ -143,10 +144,12 @@ def projections_rebuild(
         projectors = [PROJECTORS[name](complete=True) for name in chosen]
         for projector in projectors:
             projector.reset()
+        # The snapshots are taken anew at the same points as the replay passes them.
+        snapshots_reset(chosen)
         head, position, done = store.head_position(), 0, 0
         while events := store.read_all(position, size, metadata=False):
             for projector in projectors:
-                projector.apply(events, save=False)
+                apply_with_snapshots(projector, events, save=False)
                 _rebuild_spill(projector)
             position, done = events[-1].position, done + len(events)
             if progress is not None:
@@ -194,7 +197,7 @@ def _batch_run(projector: type[Projector], size: int, force: bool) -> tuple[int,
         try:
             # A savepoint, so a failed handler leaves the transaction usable.
             with transaction.atomic(using=READ_DB):
-                projector().apply(rows)
+                apply_with_snapshots(projector(), rows)
         except TRANSIENT_ERRORS:
             raise  # the task retries the whole batch
         except HandlerFailed as exc:
@@ -208,7 +211,7 @@ def _batch_run(projector: type[Projector], size: int, force: bool) -> tuple[int,
             return len(rows), rows[-1][0]
         # Keep the events before the failing one; stop at it, recorded, never skipped.
         if failure.index:
-            projector().apply(rows[: failure.index])
+            apply_with_snapshots(projector(), rows[: failure.index])
             _checkpoint_advance(checkpoint, rows[failure.index - 1][0])
         error = f"{type(failure.error).__name__}: {failure.error}"
         attempts = _checkpoint_fail(checkpoint, failure.position, error)

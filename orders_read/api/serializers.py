@@ -41,6 +41,16 @@ class ReadInput(QueryParametersInput):
     min_position = serializers.IntegerField(min_value=0, max_value=MAX_POSITION, required=False)
 
 
+class AsOfInput(ReadInput):
+    """Parameters of a query that can also answer as of an instant."""
+
+    as_of = serializers.DateTimeField(
+        required=False,
+        help_text="An ISO 8601 instant, e.g. 2026-03-01T12:00:00Z: answer as things stood "
+        "then (every event recorded at or before it applied). Without an offset it is UTC.",
+    )
+
+
 def parameters_input(name: str, params: type, *, exclude: tuple[str, ...] = ()) -> type:
     """Build the query-string serializer of a parameters dataclass (e.g. OrderFilters).
 

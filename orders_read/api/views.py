@@ -83,6 +83,11 @@ def page_body(request: Request, page: Page) -> dict[str, Any]:
     }
 
 
+def as_of_headers(result: queries.QueryResult) -> dict[str, str]:
+    """Return the headers of an as_of answer: the last log position it includes."""
+    return {queries.AS_OF_POSITION_HEADER: str(result.value.position)}
+
+
 def etag_matches(header: str | None, etag: str) -> bool:
     """Tell whether If-None-Match names the current ETag (weakly compared, or *)."""
     if not header:
@@ -108,16 +113,23 @@ class OrderQueries(QueryActions):
 
     @docs.order_detail
     def retrieve(self, request: Request, order_id: uuid.UUID) -> Response:
-        result = self.ask(
-            queries.GetOrder(viewer=viewer(request), order_id=order_id, **params(request))
-        )
-        etag = f'"{result.value.version}"'
-        if etag_matches(request.headers.get("If-None-Match"), etag):
-            response = Response(status=304)
-            response["ETag"] = etag
-            response[queries.READ_POSITION_HEADER] = str(result.read_position)
-            return response
-        return self.answer(result, out.OrderOutput(result.value).data, ETag=etag)
+        asked = params(request, out.AsOfInput)
+        as_of = asked.pop("as_of", None)
+        if as_of is None:
+            result = self.ask(queries.GetOrder(viewer=viewer(request), order_id=order_id, **asked))
+            order, headers = result.value, {}
+        else:
+            query = queries.GetOrderAsOf(
+                viewer=viewer(request), order_id=order_id, as_of=as_of, **asked
+            )
+            result = self.ask(query)
+            order, headers = result.value.value, as_of_headers(result)
+        # The version names the state, then or now alike: the same ETag and 304 rules.
+        headers["ETag"] = f'"{order.version}"'
+        if etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):
+            headers[queries.READ_POSITION_HEADER] = str(result.read_position)
+            return Response(status=304, headers=headers)
+        return self.answer(result, out.OrderOutput(order).data, **headers)
 
     @docs.order_history
     @action(detail=True, methods=["get"])
@@ -137,9 +149,16 @@ class CustomerQueries(QueryActions):
 
     @docs.customer_detail
     def retrieve(self, request: Request, customer_id: str) -> Response:
-        query = queries.GetCustomer(
-            viewer=viewer(request), customer_id=customer_id, **params(request)
-        )
+        asked = params(request, out.AsOfInput)
+        as_of = asked.pop("as_of", None)
+        if as_of is not None:
+            query = queries.GetCustomerAsOf(
+                viewer=viewer(request), customer_id=customer_id, as_of=as_of, **asked
+            )
+            result = self.ask(query)
+            data = out.CustomerOutput(result.value.value).data
+            return self.answer(result, data, **as_of_headers(result))
+        query = queries.GetCustomer(viewer=viewer(request), customer_id=customer_id, **asked)
         result = self.ask(query)
         return self.answer(result, out.CustomerOutput(result.value).data)
 
@@ -165,7 +184,14 @@ class ReportQueries(QueryActions):
     @action(detail=False, methods=["get"], url_path="product-sales")
     def product_sales(self, request: Request) -> Response:
         """Report the sales per SKU, cancelled orders excluded."""
-        result = self.ask(queries.GetProductSales(viewer=viewer(request), **params(request)))
+        asked = params(request, out.AsOfInput)
+        as_of = asked.pop("as_of", None)
+        if as_of is not None:
+            query = queries.GetProductSalesAsOf(viewer=viewer(request), as_of=as_of, **asked)
+            result = self.ask(query)
+            data = out.ProductSalesOutput(result.value.value, many=True).data
+            return self.answer(result, data, **as_of_headers(result))
+        result = self.ask(queries.GetProductSales(viewer=viewer(request), **asked))
         return self.answer(result, out.ProductSalesOutput(result.value, many=True).data)
 
 

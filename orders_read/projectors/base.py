@@ -12,6 +12,7 @@ from eventlog.store import RecordedEvent as Recorded
 from .upsert import upsert
 
 READ_DB = "read"
+ALL_ROWS, CHANGED_ROWS = "all", "changed"
 
 
 class HandlerFailed(Exception):
@@ -46,6 +47,10 @@ class Projector:
     name: ClassVar[str]
     model: ClassVar[type[models.Model]]
     handlers: ClassVar[dict[str, str]] = {}
+    # What the runner copies at each projection snapshot (`orders_read.snapshots`), for
+    # as_of answers: None (no snapshots), ALL_ROWS (a report read whole) or CHANGED_ROWS
+    # (rows read one at a time: only those changed since the previous snapshot).
+    snapshot_rows: ClassVar[str | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -3,7 +3,7 @@
 from collections.abc import Iterable
 
 from ..models import CustomerSummary
-from .base import Projector, Recorded, add_money, money
+from .base import CHANGED_ROWS, Projector, Recorded, add_money, money
 
 
 class CustomerSummaryProjector(Projector):
@@ -11,6 +11,7 @@ class CustomerSummaryProjector(Projector):
 
     name = "customer_summary"
     model = CustomerSummary
+    snapshot_rows = CHANGED_ROWS
 
     def keys(self, event: Recorded) -> Iterable[str]:
         return (event.data["customer_id"],)

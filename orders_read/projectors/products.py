@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from ..models import ProductSales
-from .base import Projector, Recorded, add_money, money
+from .base import ALL_ROWS, Projector, Recorded, add_money, money
 
 
 class ProductSalesProjector(Projector):
@@ -12,6 +12,7 @@ class ProductSalesProjector(Projector):
 
     name = "product_sales"
     model = ProductSales
+    snapshot_rows = ALL_ROWS
 
     def keys(self, event: Recorded) -> Iterable[str]:
         data = event.data

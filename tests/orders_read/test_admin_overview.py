@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from eventlog.recorders.postgresql import PostgreSQLRecorder
 from orders_write import commands
 
 from .admin_helpers import OVERVIEW, logged_in
@@ -16,16 +17,26 @@ pytestmark = pytest.mark.django_db(databases=BOTH_DATABASES)
 
 @pytest.fixture
 def on_day(monkeypatch):
-    """Place orders as if `days_ago` days ago: the events are recorded with that time."""
-    real_now = timezone.now
+    """Place orders as if `days_ago` days ago: the events are recorded with that time.
+
+    The log never records an event before the last one, so call it oldest first. On
+    PostgreSQL the log's clock is the database's: it is set back here too.
+    """
+    real_now, real_clock = timezone.now, PostgreSQLRecorder._clock
 
     def place_on(days_ago: int, *args, **kwargs):
         moment = real_now() - timedelta(days=days_ago)
+
+        def clock(self, connection, table):
+            return f"(SELECT GREATEST(%s::timestamptz, MAX(recorded_at)) FROM {table})", [moment]
+
         monkeypatch.setattr(timezone, "now", lambda: moment)
+        monkeypatch.setattr(PostgreSQLRecorder, "_clock", clock)
         try:
             return place(*args, **kwargs)
         finally:
             monkeypatch.setattr(timezone, "now", real_now)
+            monkeypatch.setattr(PostgreSQLRecorder, "_clock", real_clock)
 
     return place_on
 
@@ -39,12 +50,12 @@ def bars(html: str, chart_id: str) -> list[str]:
 
 def test_the_overview_draws_orders_and_revenue_per_day(client, staff, on_day):
     today = timezone.localdate()
+    on_day(45, "carol", line("OLD", 1, "1.00"))  # outside the 30 days
+    on_day(3, "alice", line("B-1", 1, "100.00"))
+    cancelled = on_day(3, "bob", line("B-1", 1, "1000.00"))
     shipped = on_day(0, "alice", line("A-1", 2, "10.00"))
     on_day(0, "bob", line("A-1", 1, "5.50"))
     on_day(0, "carol", line("U-1", 1, "7.00"), currency="USD")
-    on_day(3, "alice", line("B-1", 1, "100.00"))
-    cancelled = on_day(3, "bob", line("B-1", 1, "1000.00"))
-    on_day(45, "carol", line("OLD", 1, "1.00"))  # outside the 30 days
     run(commands.CancelOrder(cancelled), "bob")
     run(commands.ShipOrder(shipped), "stella", staff=True)
     catch_up()
