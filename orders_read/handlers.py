@@ -42,7 +42,7 @@ def get_order_as_of(query: GetOrderAsOf) -> AsOf:
     found = order_as_of(order_id=query.order_id, instant=query.as_of)
     # Not placed yet at that instant, or not the viewer's: not found, as for the live order.
     if found is None or not query.viewer.may_see(found.value.customer_id):
-        raise NotFound(f"Order {query.order_id} not found at {query.as_of.isoformat()}.")
+        raise NotFound(f"Order {query.order_id} not found.")
     return found
 
 
