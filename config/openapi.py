@@ -102,6 +102,14 @@ READ_POSITION = OpenApiParameter(
     "(on every answer of a query, errors included).",
     response=True,
 )
+AS_OF_POSITION = OpenApiParameter(
+    "X-As-Of-Position",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    description="With `as_of`: the last log position the answer includes (for one order, "
+    "the position of its last event at or before the instant; 0 for none).",
+    response=[200, 304],
+)
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,

@@ -3,7 +3,14 @@
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
-from config.openapi import ETAG, PROBLEM_DESCRIPTIONS, READ_POSITION, RETRY_AFTER, problems
+from config.openapi import (
+    AS_OF_POSITION,
+    ETAG,
+    PROBLEM_DESCRIPTIONS,
+    READ_POSITION,
+    RETRY_AFTER,
+    problems,
+)
 
 from . import serializers as out
 
@@ -15,6 +22,12 @@ READ_NOTE = (
 LOG_READ_NOTE = (
     " It reads the event log itself, never behind: `?min_position=` answers at once, and "
     "`X-Read-Position` is the log's head (its last committed position) as it was read."
+)
+AS_OF_NOTE = (
+    " `?as_of=<ISO 8601>` answers as things stood at that instant: every event recorded at "
+    "or before it applied, folded from the event log (never waiting, like a log read), "
+    "with `X-As-Of-Position` naming the last position included. An instant without an "
+    "offset is UTC."
 )
 PARAMETERS_NOTE = " A query parameter not listed here is a 400 naming it (DRF's `format` aside)."
 IF_NONE_MATCH = OpenApiParameter(
@@ -34,18 +47,23 @@ def documented(
     errors: tuple[int, ...] = (),
     description: str = "",
     reads_log: bool = False,
+    as_of: bool = False,
 ):
-    """Describe a query action's GET in the OpenAPI schema."""
+    """Describe a query action's GET in the OpenAPI schema (`as_of`: it takes ?as_of=)."""
     codes = sorted({400, 401, 429, 503, *errors} - {304})
     responses = {200: response, **problems(*codes)}
     if 304 in errors:
         responses[304] = OpenApiResponse(description=PROBLEM_DESCRIPTIONS[304])
     return extend_schema(
         summary=summary,
-        description=description + (LOG_READ_NOTE if reads_log else READ_NOTE) + PARAMETERS_NOTE,
+        description=description
+        + (LOG_READ_NOTE if reads_log else READ_NOTE)
+        + (AS_OF_NOTE if as_of else "")
+        + PARAMETERS_NOTE,
         operation_id=operation_id,
         parameters=[*(parameters or [out.ReadInput]), READ_POSITION, RETRY_AFTER]
-        + ([ETAG] if 304 in errors else []),
+        + ([ETAG] if 304 in errors else [])
+        + ([AS_OF_POSITION] if as_of else []),
         responses=responses,
         tags=["queries"],
     )
@@ -71,9 +89,12 @@ order_detail = documented(
     "Get one order",
     out.OrderOutput,
     operation_id="orders_retrieve",
-    parameters=[out.ReadInput, IF_NONE_MATCH],
+    parameters=[out.AsOfInput, IF_NONE_MATCH],
     errors=(304, 404),
-    description="The owner or staff; others get 404. `ETag` is the order's version.",
+    description="The owner or staff; others get 404. `ETag` is the order's version (then, "
+    "with `as_of`; If-None-Match works alike). With `as_of`, an order not placed yet at "
+    "that instant is a 404.",
+    as_of=True,
 )
 order_history = documented(
     "Get an order's events, from the event log",
@@ -87,15 +108,19 @@ customer_detail = documented(
     "Get a customer's summary",
     out.CustomerOutput,
     operation_id="customers_retrieve",
+    parameters=[out.AsOfInput],
     errors=(404,),
     description="That customer or staff; others get 404. Totals exclude cancelled orders.",
+    as_of=True,
 )
 product_sales = documented(
     "Report sales per SKU",
     out.ProductSalesOutput(many=True),
     operation_id="reports_product_sales_list",
+    parameters=[out.AsOfInput],
     errors=(403,),
     description="Staff only. Cancelled orders are excluded.",
+    as_of=True,
 )
 projection_status = documented(
     "Show each projection's position, lag and last error",

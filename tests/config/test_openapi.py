@@ -176,4 +176,18 @@ def test_queries_declare_the_read_position_on_every_answer(schema, path):
             expected.add("Retry-After")
         if path == ORDER and code in {"200", "304"}:
             expected.add("ETag")  # the order's version, also on a 304
+        if path in AS_OF and code in {"200", "304"}:
+            expected.add("X-As-Of-Position")  # with ?as_of=
         assert names == expected, code
+
+
+AS_OF = [ORDER, "/api/customers/{customer_id}/", "/api/reports/product-sales/"]
+
+
+@pytest.mark.parametrize("path", QUERIES)
+def test_the_as_of_parameter_is_documented_where_it_is_taken(schema, path):
+    parameters = {p["name"]: p for p in schema["paths"][path]["get"]["parameters"]}
+    assert ("as_of" in parameters) == (path in AS_OF)
+    if path in AS_OF:
+        assert parameters["as_of"]["in"] == "query"
+        assert parameters["as_of"]["schema"] == {"type": "string", "format": "date-time"}
