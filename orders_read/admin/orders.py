@@ -3,22 +3,26 @@
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from config.bootstrap import command_bus
+from config.bootstrap import command_bus, query_bus
 from orders_write.commands import Actor, CancelOrder, Command, Context, ShipOrder
 from orders_write.domain.errors import DomainError
 from orders_write.errors import ConcurrentModification, NotAllowed, OrderNotFound
 
+from ..api.serializers import AsOfInput
+from ..as_of import AsOf
 from ..models import OrderView
 from ..projectors.orders import OrderViewProjector
+from ..queries import GetOrderAsOf, NotFound, Viewer
 from ..selectors import checkpoint_position_get
 from .base import StaffReadOnlyAdmin
 from .overview import overview_render
@@ -114,6 +118,63 @@ class OrderViewAdmin(StaffReadOnlyAdmin):
         "version",
     ]
     readonly_fields = fields
+    # The change page adds a "state at" picker: ?as_of= shows the order as it was then.
+    change_form_template = "admin/ordinal/orderview_change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """Show the order, or with ?as_of= its state at that instant (the API's query)."""
+        value = request.GET.get("as_of")
+        if not value:
+            return super().change_view(request, object_id, form_url, extra_context)
+        found = self._state_at(request, object_id, value)
+        if found is None:
+            return HttpResponseRedirect(request.path)
+        instant, state = found
+        request.ordinal_as_of = state  # what get_object shows
+        context = {
+            **(extra_context or {}),
+            "as_of": instant.isoformat(),
+            # What a datetime-local input holds: the instant in UTC, without an offset.
+            "as_of_input": instant.astimezone(UTC)
+            .replace(tzinfo=None)
+            .isoformat("T", "milliseconds"),
+            "as_of_position": state.position,
+        }
+        return super().change_view(request, object_id, form_url, context)
+
+    def get_object(self, request, object_id, from_field=None):
+        state = getattr(request, "ordinal_as_of", None)
+        if state is not None:
+            return state.value
+        return super().get_object(request, object_id, from_field)
+
+    def _state_at(
+        self, request: HttpRequest, object_id: str, value: str
+    ) -> tuple[datetime, AsOf] | None:
+        """Return the instant typed and the order as of it, or None after saying why not."""
+        parsed = AsOfInput(data={"as_of": value})
+        if not parsed.is_valid():
+            message = " ".join(str(m) for m in parsed.errors.get("as_of", ["Invalid."]))
+            self.message_user(request, f"State at {value!r}: {message}", messages.ERROR)
+            return None
+        instant = parsed.validated_data["as_of"]
+        try:
+            order_id = UUID(object_id)
+        except ValueError:
+            order_id = None
+        viewer = Viewer(request.user.get_username(), is_staff=True)
+        try:
+            if order_id is None:
+                raise NotFound(f"Order {object_id} not found.")
+            query = GetOrderAsOf(viewer=viewer, order_id=order_id, as_of=instant)
+            return instant, query_bus().dispatch(query).value
+        except NotFound:
+            self.message_user(
+                request,
+                f"The order was not placed yet at {instant.isoformat()}.",
+                messages.WARNING,
+            )
+            return None
 
     def get_urls(self):
         overview = self.admin_site.admin_view(self.overview_view)
