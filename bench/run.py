@@ -52,10 +52,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000, help="events to rebuild")
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per run")
     parser.add_argument("--list-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
+    parser.add_argument("--as-of-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
     args = parser.parse_args()
     if args.quick:
         args.runs, args.count, args.events, args.seconds = 1, 200, 5000, 3
         args.list_sizes = [10_000, 50_000]
+        args.as_of_sizes = [2_000, 20_000]
 
     started = time.perf_counter()
     setup.configure()
@@ -77,6 +79,10 @@ def main() -> None:
         results.update(lag.measure(server, token, args.runs, args.seconds))
         results.update(listscale.measure(server, token, args.runs, args.seconds, *args.list_sizes))
     connections.close_all()
+    # On databases of its own, in a child process: it needs a log of exactly its sizes.
+    from . import asof
+
+    results.update(asof.measure(args.runs, *args.as_of_sizes))
     subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
     results["wall_seconds"] = time.perf_counter() - started
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))

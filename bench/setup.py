@@ -8,9 +8,9 @@ WRITE_DB, READ_DB = "ordinal_bench_write", "ordinal_bench_read"
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
 
 
-def configure() -> None:
+def configure(write_db: str = WRITE_DB, read_db: str = READ_DB) -> None:
     """Recreate the two benchmark databases, set the environment and migrate them."""
-    for name in (WRITE_DB, READ_DB):
+    for name in (write_db, read_db):
         subprocess.run(
             ["psql", f"{PG}/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
             check=True,
@@ -19,8 +19,8 @@ def configure() -> None:
             ["psql", f"{PG}/postgres", "-q", "-c", f"CREATE DATABASE {name}"], check=True
         )
     os.environ.update(
-        DATABASE_URL=f"{PG}/{WRITE_DB}",
-        READ_DATABASE_URL=f"{PG}/{READ_DB}",
+        DATABASE_URL=f"{PG}/{write_db}",
+        READ_DATABASE_URL=f"{PG}/{read_db}",
         DJANGO_SETTINGS_MODULE="bench.settings",
         LOG_LEVEL="WARNING",
         # Production-like: DEBUG off (no query log), plain HTTP on 127.0.0.1, no throttling.
@@ -43,3 +43,12 @@ def configure() -> None:
 
 def write_dsn() -> str:
     return f"{PG}/{WRITE_DB}"
+
+
+def drop(*names: str) -> None:
+    """Drop benchmark databases (a large log is not kept after its benchmark)."""
+    for name in names:
+        subprocess.run(
+            ["psql", f"{PG}/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+            check=True,
+        )
