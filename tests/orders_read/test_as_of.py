@@ -260,3 +260,22 @@ def test_the_replay_reads_at_most_every_events_however_long_the_log(
         staff_client.get(REPORT, at(instant_of(position)))
         staff_client.get("/api/customers/alice/", at(instant_of(position)))
     assert replayed and max(replayed) < snapshot_every
+
+
+def test_a_date_alone_is_its_midnight_utc(staff_client, history):
+    first = Event.objects.order_by("position").first().recorded_at
+    day = first.date()
+    response = staff_client.get(REPORT, {"as_of": day.isoformat()})
+    assert response.status_code == 200
+    midnight = staff_client.get(REPORT, {"as_of": f"{day.isoformat()}T00:00:00Z"})
+    assert response["X-As-Of-Position"] == midnight["X-As-Of-Position"]
+    assert response.json() == midnight.json()
+
+
+def test_as_of_answers_read_the_log_so_their_read_position_is_its_head(staff_client, history):
+    response = staff_client.get(
+        REPORT,
+        {**at(Event.objects.order_by("position").first().recorded_at), "min_position": 10**6},
+    )
+    assert response.status_code == 200
+    assert response["X-Read-Position"] == str(last_position())
