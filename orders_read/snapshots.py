@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db.models import Max
 
 from eventlog import store
+from orders_write.domain.events import Event as DomainEvent
 from orders_write.domain.upcasting import upcast
 
 from .models import ProjectionSnapshot, ProjectionSnapshotRow
@@ -30,10 +31,21 @@ Row = dict[str, Any]
 
 
 def upcasted(events: Iterable[Recorded]) -> list[Recorded]:
-    """Return stored events with their data lifted to the newest schema (before any fold)."""
-    return [
-        e._replace(data=upcast(e.type, getattr(e, "schema_version", 1), e.data)) for e in events
-    ]
+    """Return stored events with their data lifted to the newest schema (before any fold).
+
+    Types the domain does not define pass unchanged (no projector handles them), and an
+    event once lifted says so, so lifting it again changes nothing.
+    """
+    registry = DomainEvent.registry
+    lifted = []
+    for event in events:
+        if event.type in registry:
+            stored = getattr(event, "schema_version", 1)
+            event = event._replace(data=upcast(event.type, stored, event.data))
+            if "schema_version" in event._fields:
+                event = event._replace(schema_version=registry[event.type].schema_version)
+        lifted.append(event)
+    return lifted
 
 
 def events_between(after: int, upto: int) -> list[Recorded]:
@@ -111,13 +123,19 @@ def snapshot_take(projector: Projector, position: int, changed: set[Hashable] | 
     else:
         rows = {key: projector.rows[key] for key in changed if key in projector.rows}
         rows.update(_table_rows(model, changed - rows.keys()))
-    ProjectionSnapshot.objects.using(READ_DB).create(projection=projector.name, position=position)
+    # Only a runner that lost its lock could find this snapshot taken: its checkpoint
+    # compare-and-set then rolls it all back, so it must get that far (no error here).
+    name = projector.name
+    ProjectionSnapshot.objects.using(READ_DB).bulk_create(
+        [ProjectionSnapshot(projection=name, position=position)], ignore_conflicts=True
+    )
     ProjectionSnapshotRow.objects.using(READ_DB).bulk_create(
         [
-            ProjectionSnapshotRow(projection=projector.name, position=position, key=key, row=row)
-            for key, row in ((str(key), row) for key, row in rows.items())
+            ProjectionSnapshotRow(projection=name, position=position, key=str(key), row=row)
+            for key, row in rows.items()
         ],
         batch_size=500,
+        ignore_conflicts=True,
     )
 
 

@@ -3,6 +3,7 @@
 from datetime import timedelta, timezone
 from decimal import Decimal
 from itertools import pairwise
+from uuid import uuid4
 
 import pytest
 
@@ -279,3 +280,20 @@ def test_as_of_answers_read_the_log_so_their_read_position_is_its_head(staff_cli
     )
     assert response.status_code == 200
     assert response["X-Read-Position"] == str(last_position())
+
+
+def test_events_no_projector_knows_are_passed_over(staff_client, history):
+    from eventlog import store
+
+    _, taken = history
+    store.append(
+        stream_type="other",
+        stream_id=uuid4(),
+        expected_version=0,
+        events=[store.NewEvent("SomethingElse", {"n": 1})],
+    )
+    catch_up()
+    _, answers = taken[-1]
+    response = staff_client.get(REPORT, at(instant_of(last_position())))
+    assert response.status_code == 200
+    assert response.json() == answers[REPORT][1]
