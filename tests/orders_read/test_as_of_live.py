@@ -126,3 +126,38 @@ def test_as_of_answers_equal_the_live_answers_recorded_while_commands_flowed(
             assert response["X-As-Of-Position"] == str(position)
         compared += 1
     assert compared == len(recorded)
+
+
+def test_an_instant_a_moment_old_may_still_gain_an_append_in_flight(staff, no_nudge):
+    """The README's caveat: an open append was recorded before now but commits after."""
+    from django.db import connections
+    from django.utils import timezone
+
+    from eventlog import store
+
+    client = client_for(staff)
+    place("alice", line("A-1", 1, "1.00"))
+    catch_up()
+    before = store.head_position()
+    appended, release = threading.Event(), threading.Event()
+
+    def slow_order() -> None:
+        try:
+            with transaction.atomic(using="default"):
+                place("bob", line("B-2", 1, "2.00"))
+                appended.set()
+                assert release.wait(30)
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=slow_order, daemon=True)
+    writer.start()
+    assert appended.wait(30)
+    instant = timezone.now()  # after bob's event was recorded, before it commits
+    early = client.get(REPORT, {"as_of": instant.isoformat()})
+    release.set()
+    writer.join(30)
+    late = client.get(REPORT, {"as_of": instant.isoformat()})
+    assert early["X-As-Of-Position"] == str(before)
+    assert int(late["X-As-Of-Position"]) > before
+    assert [row["sku"] for row in late.json()] == ["A-1", "B-2"]
