@@ -31,6 +31,7 @@ class NewEvent:
 
     type: str
     data: dict[str, Any]
+    schema_version: int = 1  # the shape of `data`, as its event class writes it now
 
 
 class RecordedEvent(NamedTuple):
@@ -44,6 +45,8 @@ class RecordedEvent(NamedTuple):
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    # Last, with a default, so positional constructions from before it keep working.
+    schema_version: int = 1
 
 
 ROW_FIELDS = RecordedEvent._fields
@@ -85,7 +88,16 @@ class Recorder(ABC):
             _check_integers(document)
         now = timezone.now()
         rows = [
-            (stream_type, stream_id, expected_version + n, e.type, e.data, metadata, now)
+            (
+                stream_type,
+                stream_id,
+                expected_version + n,
+                e.type,
+                e.data,
+                metadata,
+                now,
+                e.schema_version,
+            )
             for n, e in enumerate(events, start=1)
         ]
         # No savepoint: on failure the caller's whole transaction must roll back anyway.
