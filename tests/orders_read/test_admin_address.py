@@ -46,3 +46,4 @@ def test_a_v1_order_shows_its_upcast_address_and_the_event_browser_the_stored_on
     event = staff_browser.get(f"{EVENTS}{rows[0]['position']}/change/").content.decode()
     assert "&quot;street&quot;: &quot;1 Main St&quot;" in event  # as stored, v1
     assert "data (as stored)" in event.lower()
+    assert "schema version" in event.lower()
