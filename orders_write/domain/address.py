@@ -58,25 +58,21 @@ class ShippingAddress:
 PARTS = tuple(f.name for f in fields(ShippingAddress))
 REQUIRED = ("line1", "city", "country")
 
-# Free-form (v1) keys, compared lower-cased with spaces and hyphens as underscores, and
-# the part each one fills.
-LEGACY_KEYS = {
-    **dict.fromkeys(("name", "full_name", "recipient", "contact", "attention"), "name"),
-    **dict.fromkeys(
-        ("line1", "line_1", "street", "address", "address1", "address_1", "address_line1"),
-        "line1",
-    ),
-    **dict.fromkeys(("street_address", "address_line_1"), "line1"),
-    **dict.fromkeys(
-        ("line2", "line_2", "address2", "address_2", "address_line2", "address_line_2"),
-        "line2",
-    ),
-    **dict.fromkeys(("apartment", "apt", "suite", "unit", "flat", "floor"), "line2"),
-    **dict.fromkeys(("city", "town", "locality", "village"), "city"),
-    **dict.fromkeys(("postal_code", "postcode", "post_code", "zip", "zip_code"), "postal_code"),
-    **dict.fromkeys(("postalcode", "zipcode"), "postal_code"),
-    **dict.fromkeys(("country", "country_code"), "country"),
+# The free-form (v1) keys each structured part is filled from. Keys are compared
+# lower-cased, with spaces and hyphens read as underscores. Treat this as frozen: stored
+# v1 events are upcast through it on every read, so a change here changes how history
+# reads (and the read models then need a rebuild to agree).
+ALIASES = {
+    "name": "name full_name recipient contact attention",
+    "line1": "line1 line_1 street street_address address address1 address_1 address_line1 "
+    "address_line_1",
+    "line2": "line2 line_2 address2 address_2 address_line2 address_line_2 apartment apt "
+    "suite unit flat floor",
+    "city": "city town locality village",
+    "postal_code": "postal_code postalcode postcode post_code zip zipcode zip_code",
+    "country": "country country_code",
 }
+LEGACY_KEYS = {key: part for part, keys in ALIASES.items() for key in keys.split()}
 
 
 def address_from_free_form(free: dict[str, str]) -> dict[str, str] | None:
