@@ -42,9 +42,11 @@ def grow_logs(factor: int) -> None:
         for copy in range(1, factor):
             conn.execute(
                 "INSERT INTO eventlog_event "
-                "(stream_type, stream_id, version, type, data, metadata, recorded_at) "
+                "(stream_type, stream_id, version, type, data, metadata, recorded_at, "
+                "schema_version) "
                 "SELECT stream_type, new_id, version, type, "
-                "jsonb_set(data, '{order_id}', to_jsonb(new_id::text)), metadata, recorded_at "
+                "jsonb_set(data, '{order_id}', to_jsonb(new_id::text)), metadata, recorded_at, "
+                "schema_version "
                 "FROM (SELECT *, md5(stream_id::text || %s)::uuid AS new_id "
                 "FROM eventlog_event WHERE position <= %s) AS original ORDER BY position",
                 [str(copy), _original_head(conn)],

@@ -12,7 +12,15 @@ from .models import Event
 class EventAdmin(admin.ModelAdmin):
     """Browse events; nobody may add, change or delete them, superusers included."""
 
-    list_display = ("position", "type", "stream_type", "stream_id", "version", "recorded_at")
+    list_display = (
+        "position",
+        "type",
+        "schema_version",
+        "stream_type",
+        "stream_id",
+        "version",
+        "recorded_at",
+    )
     list_filter = ("type", "stream_type", ("recorded_at", admin.DateFieldListFilter))
     search_fields = ("=stream_id",)
     date_hierarchy = "recorded_at"
@@ -25,6 +33,7 @@ class EventAdmin(admin.ModelAdmin):
         "stream_id",
         "version",
         "type",
+        "schema_version",
         "recorded_at",
         "pretty_data",
         "pretty_metadata",
@@ -49,7 +58,9 @@ class EventAdmin(admin.ModelAdmin):
     def get_actions(self, request):
         return {}  # no "delete selected"
 
-    @admin.display(description="data")
+    # The data as stored, in the shape of its schema_version (readers upcast it; this shows
+    # what the log holds, which is never rewritten).
+    @admin.display(description="data (as stored)")
     def pretty_data(self, event: Event) -> str:
         return _pretty(event.data)
 

@@ -35,6 +35,9 @@ class Event(models.Model):
     data = models.JSONField(encoder=DjangoJSONEncoder)
     metadata = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
     recorded_at = models.DateTimeField()
+    # The shape `data` was written in; readers upcast older shapes (DESIGN §10). The
+    # database default keeps rows written before the column, and raw inserts, at 1.
+    schema_version = models.PositiveSmallIntegerField(default=1, db_default=1)
 
     objects = EventQuerySet.as_manager()
 

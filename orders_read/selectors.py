@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from eventlog import store
 from eventlog.models import Event
+from orders_write.domain.upcasting import upcast
 
 from .filters import OrderFilters
 from .models import Checkpoint, CustomerSummary, OrderView, ProductSales
@@ -44,13 +45,16 @@ def product_sales_list() -> list[ProductSales]:
 
 
 def order_history_list(*, order_id: UUID) -> list[dict[str, Any]]:
-    """Return an order's events from the log, in order (this reads the write database)."""
+    """Return an order's events from the log, in order (this reads the write database).
+
+    Each event's data is shown in its type's newest schema, upcast from what is stored.
+    """
     return [
         {
             "position": event.position,
             "version": event.version,
             "type": event.type,
-            "data": event.data,
+            "data": upcast(event.type, event.schema_version, event.data),
             "recorded_at": event.recorded_at,
             "actor": event.metadata.get("actor"),
         }

@@ -17,12 +17,11 @@ from django.conf import settings
 from django.db.models import Max
 
 from eventlog import store
-from orders_write.domain.events import Event as DomainEvent
-from orders_write.domain.upcasting import upcast
+from orders_write.domain.events import schema_versions
 
 from .models import ProjectionSnapshot, ProjectionSnapshotRow
 from .projectors import HandlerFailed, Projector, Recorded
-from .projectors.base import ALL_ROWS
+from .projectors.base import ALL_ROWS, newest_schema
 
 READ_DB = "read"
 PAGE = 1000
@@ -36,16 +35,8 @@ def upcasted(events: Iterable[Recorded]) -> list[Recorded]:
     Types the domain does not define pass unchanged (no projector handles them), and an
     event once lifted says so, so lifting it again changes nothing.
     """
-    registry = DomainEvent.registry
-    lifted = []
-    for event in events:
-        if event.type in registry:
-            stored = getattr(event, "schema_version", 1)
-            event = event._replace(data=upcast(event.type, stored, event.data))
-            if "schema_version" in event._fields:
-                event = event._replace(schema_version=registry[event.type].schema_version)
-        lifted.append(event)
-    return lifted
+    versions = schema_versions()
+    return [newest_schema(event, versions) for event in events]
 
 
 def events_between(after: int, upto: int) -> list[Recorded]:

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from uuid import UUID, uuid4
 
+from .domain.address import ShippingAddress
 from .domain.values import Line
 
 
@@ -59,7 +60,8 @@ class PlaceOrder(Command):
     customer_id: str
     currency: str
     items: tuple[Line, ...]
-    shipping_address: dict[str, str] = field(default_factory=dict)
+    # Structured, or a free-form dict (the legacy shape) that the aggregate maps onto it.
+    shipping_address: ShippingAddress | dict[str, str] | None = None
 
 
 @dataclass(frozen=True)

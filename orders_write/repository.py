@@ -57,7 +57,9 @@ class EventLogOrderRepository:
         recorded = self.log.read_stream(order_id)
         if not recorded:
             return None
-        return Order.from_events(str(order_id), (event_from(e.type, e.data) for e in recorded))
+        # event_from upcasts each stored shape to its class's current one first.
+        events = (event_from(e.type, e.data, e.schema_version) for e in recorded)
+        return Order.from_events(str(order_id), events)
 
     def add(self, order: Order, context: Context, command: Command) -> CommandResult:
         """Append the order's pending events at the version it was loaded at."""
@@ -66,7 +68,10 @@ class EventLogOrderRepository:
             stream_type=STREAM_TYPE,
             stream_id=UUID(order.id),
             expected_version=loaded_version,
-            events=[NewEvent(event.type, event.to_data()) for event in order.pending],
+            events=[
+                NewEvent(event.type, event.to_data(), event.schema_version)
+                for event in order.pending
+            ],
             metadata=context.metadata(command),
         )
         order.pending.clear()
@@ -115,6 +120,7 @@ class InMemoryEventLog:
                 _through_json(event.data),
                 _through_json(metadata or {}),
                 now,
+                event.schema_version,
             )
             for n, event in enumerate(events, start=1)
         ]

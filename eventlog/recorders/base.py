@@ -31,6 +31,7 @@ class NewEvent:
 
     type: str
     data: dict[str, Any]
+    schema_version: int = 1  # the shape of `data`, as its event class writes it now
 
 
 class RecordedEvent(NamedTuple):
@@ -44,6 +45,8 @@ class RecordedEvent(NamedTuple):
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
+    # Last, with a default, so positional constructions from before it keep working.
+    schema_version: int = 1
 
 
 ROW_FIELDS = RecordedEvent._fields
@@ -84,7 +87,15 @@ class Recorder(ABC):
         for document in (metadata, *(e.data for e in events)):
             _check_integers(document)
         rows = [
-            (stream_type, stream_id, expected_version + n, e.type, e.data, metadata)
+            (
+                stream_type,
+                stream_id,
+                expected_version + n,
+                e.type,
+                e.data,
+                metadata,
+                e.schema_version,
+            )
             for n, e in enumerate(events, start=1)
         ]
         # No savepoint: on failure the caller's whole transaction must roll back anyway.
@@ -101,7 +112,9 @@ class Recorder(ABC):
         if len(returned) != len(rows):
             raise ConcurrencyError(stream_id, expected_version, self._version(stream_id))
         return [
-            RecordedEvent(position, *row, recorded_at=_aware(recorded_at))
+            RecordedEvent(
+                position, *row[:6], recorded_at=_aware(recorded_at), schema_version=row[6]
+            )
             for (position, recorded_at), row in zip(returned, rows, strict=True)
         ]
 

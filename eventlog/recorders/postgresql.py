@@ -53,7 +53,7 @@ class PostgreSQLRecorder(Recorder):
         meta = "metadata::text" if metadata else "NULL"
         query = (
             "SELECT position, stream_type, stream_id, version, type, data::text, "
-            f"{meta}, recorded_at FROM {Event._meta.db_table} "
+            f"{meta}, recorded_at, schema_version FROM {Event._meta.db_table} "
             "WHERE position > %s ORDER BY position LIMIT %s"
         )
         connection = connections[self.alias]
@@ -72,6 +72,7 @@ class PostgreSQLRecorder(Recorder):
                 loads(data),
                 loads(meta) if metadata else None,
                 at,
+                schema,
             )
-            for position, kind, stream, version, type_, data, meta, at in rows
+            for position, kind, stream, version, type_, data, meta, at, schema in rows
         ]

@@ -35,4 +35,4 @@ class SQLiteRecorder(Recorder):
         )
         if metadata:
             return [RecordedEvent._make(row) for row in rows]
-        return [RecordedEvent(*row[:6], None, row[7]) for row in rows]
+        return [RecordedEvent(*row[:6], None, *row[7:]) for row in rows]

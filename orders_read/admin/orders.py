@@ -11,7 +11,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from config.bootstrap import command_bus, query_bus
 from orders_write.commands import Actor, CancelOrder, Command, Context, ShipOrder
@@ -200,7 +201,7 @@ class OrderViewAdmin(StaffReadOnlyAdmin):
 
     @admin.display(description="shipping address")
     def address_display(self, order: OrderView) -> str:
-        return _pretty(order.shipping_address)
+        return address_lines(order.shipping_address)
 
     @admin.action(description="Ship selected orders")
     def ship_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -223,6 +224,16 @@ class OrderViewAdmin(StaffReadOnlyAdmin):
                 "The list may show the old status for a moment: the read model is catching up.",
                 messages.INFO,
             )
+
+
+def address_lines(address: dict[str, str]) -> str:
+    """Render a structured address as a postal label: one line per part given."""
+    if not address:
+        return "(none)"
+    town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+    lines = [address.get("name"), address.get("line1"), address.get("line2"), town]
+    lines.append(address.get("country"))
+    return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
 
 def _pretty(value: object) -> str:

@@ -88,10 +88,27 @@ class OrderItemOutput(serializers.Serializer):
     line_total = serializers.CharField(help_text="quantity x unit_price, a decimal string")
 
 
+class ShippingAddressOutput(serializers.Serializer):
+    """The structured address; "" for a part not given (old free-form ones lack some)."""
+
+    name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField()
+    city = serializers.CharField()
+    postal_code = serializers.CharField()
+    country = serializers.CharField(help_text='ISO 3166-1 alpha-2, e.g. "NO"')
+
+    def to_representation(self, instance: dict) -> dict | None:
+        # The read model keeps {} for "no address": the API says null.
+        if not instance:
+            return None
+        return {name: instance.get(name, "") for name in self.fields}
+
+
 class OrderOutput(serializers.ModelSerializer):
     items = OrderItemOutput(many=True)
     total = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=True)
-    shipping_address = serializers.DictField(child=serializers.CharField())
+    shipping_address = ShippingAddressOutput(allow_null=True, help_text="null: no address given")
 
     class Meta:
         model = OrderView

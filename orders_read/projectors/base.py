@@ -8,6 +8,8 @@ from typing import Any, ClassVar
 from django.db import models
 
 from eventlog.store import RecordedEvent as Recorded
+from orders_write.domain.events import UnknownSchemaVersion, schema_versions
+from orders_write.domain.upcasting import upcast
 
 from .upsert import upsert
 
@@ -69,9 +71,19 @@ class Projector:
         raise NotImplementedError
 
     def apply(self, events: Sequence[Recorded], *, save: bool = True) -> None:
-        """Apply a batch of events; raise HandlerFailed before writing anything."""
-        handle = self._handle
-        mine = [(index, event) for index, event in enumerate(events) if event.type in handle]
+        """Apply a batch of events; raise HandlerFailed before writing anything.
+
+        Handlers see every event in its type's newest schema: older stored data is
+        upcast here first (the stored rows stay as they are).
+        """
+        handle, current = self._handle, schema_versions()  # once per batch, not per event
+        mine = []
+        for index, event in enumerate(events):
+            if event.type in handle:
+                try:
+                    mine.append((index, newest_schema(event, current)))
+                except Exception as exc:
+                    raise HandlerFailed(index, event.position, exc) from exc
         if not self.complete:
             wanted: set[Hashable] = set()
             for index, event in mine:
@@ -151,6 +163,24 @@ class Projector:
     def reset(cls) -> None:
         """Delete every row of the read model (before a rebuild)."""
         cls.model.objects.using(READ_DB).all().delete()
+
+
+def newest_schema(event: Recorded, versions: dict[str, int] | None = None) -> Recorded:
+    """Return the event with its data upcast to its type's current schema version.
+
+    `versions` is `schema_versions()`, passed in by callers that convert many events.
+    An event newer than this code knows (written by a newer release) is refused, so
+    it stops its projection and is retried after the deploy rather than misread.
+    """
+    current = (versions or schema_versions()).get(event.type, 1)
+    if event.schema_version == current:
+        return event
+    if event.schema_version > current:
+        raise UnknownSchemaVersion(
+            f"{event.type} v{event.schema_version} is newer than this code's v{current}."
+        )
+    data = upcast(event.type, event.schema_version, event.data)
+    return event._replace(data=data, schema_version=current)
 
 
 CENTS = Decimal("0.01")

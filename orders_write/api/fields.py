@@ -9,6 +9,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders_write.domain import values
+from orders_write.domain.address import (
+    COUNTRIES,
+    MAX_ADDRESS_VALUE_LENGTH,
+    REQUIRED,
+    ShippingAddress,
+)
 from orders_write.domain.errors import InvalidValue
 
 # A decimal written as plain digits, with an optional sign and fraction: Decimal() also
@@ -100,19 +106,59 @@ class CheckedCharField(serializers.CharField):
         return checked(self.check, data)
 
 
+STRUCTURED_ADDRESS_SCHEMA = {
+    "type": "object",
+    "title": "ShippingAddress",
+    "description": "The structured address. line1, city and country are required.",
+    "properties": {
+        "name": {"type": "string", "maxLength": MAX_ADDRESS_VALUE_LENGTH},
+        "line1": {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_VALUE_LENGTH},
+        "line2": {"type": "string", "maxLength": MAX_ADDRESS_VALUE_LENGTH},
+        "city": {"type": "string", "minLength": 1, "maxLength": MAX_ADDRESS_VALUE_LENGTH},
+        "postal_code": {"type": "string", "maxLength": MAX_ADDRESS_VALUE_LENGTH},
+        "country": {
+            "type": "string",
+            "description": "ISO 3166-1 alpha-2 code",
+            "enum": sorted(COUNTRIES),
+        },
+    },
+    "required": list(REQUIRED),
+    "additionalProperties": False,
+}
+LEGACY_ADDRESS_SCHEMA = {
+    "type": "object",
+    "title": "LegacyShippingAddress",
+    "deprecated": True,
+    "description": (
+        "Deprecated, accepted for one more API version: any object of at most "
+        f"{values.MAX_ADDRESS_FIELDS} string fields that uses a name outside the "
+        "structured ones. It is mapped onto the structured address (street/address -> "
+        "line1, zip/postcode -> postal_code, town -> city, a valid country code kept, "
+        'other fields kept in line2 as "name: value").'
+    ),
+    "maxProperties": values.MAX_ADDRESS_FIELDS,
+    "additionalProperties": {"type": "string", "maxLength": MAX_ADDRESS_VALUE_LENGTH},
+}
+
+
 @extend_schema_field(
     {
-        "type": "object",
         "nullable": True,
-        "maxProperties": values.MAX_ADDRESS_FIELDS,
-        "additionalProperties": {"type": "string", "maxLength": values.MAX_ADDRESS_VALUE_LENGTH},
-        "example": {"street": "1 Main St", "city": "Oslo", "country": "NO"},
+        "anyOf": [STRUCTURED_ADDRESS_SCHEMA, LEGACY_ADDRESS_SCHEMA],
+        "example": {
+            "name": "Kari Nordmann",
+            "line1": "Karl Johans gate 1",
+            "line2": "",
+            "city": "Oslo",
+            "postal_code": "0154",
+            "country": "NO",
+        },
     }
 )
 class ShippingAddressField(serializers.Field):
-    """An object of at most 10 string fields of at most 200 characters."""
+    """The structured address (or the deprecated free-form object, mapped onto it)."""
 
-    def to_internal_value(self, data) -> dict[str, str]:
+    def to_internal_value(self, data) -> ShippingAddress | None:
         return checked(values.shipping_address, data)
 
     def to_representation(self, value):

@@ -87,7 +87,14 @@ class PlaceOrderInput(StrictSerializer):
     example = {
         "currency": "EUR",
         "items": [{"sku": "A-1", "quantity": 2, "unit_price": "12.50"}],
-        "shipping_address": {"street": "1 Main St", "city": "Oslo", "country": "NO"},
+        "shipping_address": {
+            "name": "Kari Nordmann",
+            "line1": "Karl Johans gate 1",
+            "line2": "",
+            "city": "Oslo",
+            "postal_code": "0154",
+            "country": "NO",
+        },
     }
 
     @classmethod

@@ -121,7 +121,7 @@ class OrderCommands:
             customer_id=data.get("customer_id") or request.user.username,
             currency=data["currency"],
             items=tuple(Line(i["sku"], i["quantity"], i["unit_price"]) for i in data["items"]),
-            shipping_address=data.get("shipping_address") or {},
+            shipping_address=data.get("shipping_address"),
         )
         response = self.run(request, command, status.HTTP_201_CREATED)
         # The result's id, not the command's: a replayed Idempotency-Key names the first order.

@@ -1,9 +1,16 @@
 """Order events: what happened, named in the past tense, with what projectors need."""
 
+import dataclasses
+import types
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from functools import cache
 from typing import Any, ClassVar
 
+from .address import ShippingAddress
+from .upcasting import lift
 from .values import Line
 
 
@@ -32,15 +39,24 @@ class Event:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> "Event":
-        """Rebuild an event from the data `to_data` produced."""
-        return cls(**{f.name: _decode(f.name, data[f.name]) for f in fields(cls)})
+        """Rebuild an event from the data `to_data` produced, decoding by declared field type."""
+        return cls(**{name: decode(data[name]) for name, decode in _decoders(cls)})
+
+
+class UnknownSchemaVersion(ValueError):
+    """A stored event's schema version has no upcaster path to its class's current one."""
 
 
 def event_from(type_name: str, data: dict[str, Any], schema_version: int = 1) -> Event:
     """Rebuild a stored event from its type name, data and the schema version it was stored at."""
-    from .upcasting import upcast
-
-    return Event.registry[type_name].from_data(upcast(type_name, schema_version, data))
+    cls = Event.registry[type_name]
+    reached, data = lift(type_name, schema_version, data)
+    if reached != cls.schema_version:
+        # Newer than this code (a rolling deploy) or a missing upcaster: refuse, loudly.
+        raise UnknownSchemaVersion(
+            f"{type_name} v{schema_version} reaches v{reached}, not v{cls.schema_version}."
+        )
+    return cls.from_data(data)
 
 
 def schema_versions() -> dict[str, int]:
@@ -53,16 +69,45 @@ def _encode(value: Any) -> Any:
         return str(value)
     if isinstance(value, tuple):
         return [_encode(item) for item in value]
-    if isinstance(value, Line):
-        return {"sku": value.sku, "quantity": value.quantity, "unit_price": str(value.unit_price)}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in fields(value)}
     return value
 
 
-def _decode(name: str, value: Any) -> Any:
-    if name in ("unit_price", "total"):
-        return Decimal(value)
-    if name == "items":
-        return tuple(Line(i["sku"], i["quantity"], Decimal(i["unit_price"])) for i in value)
+@cache
+def _decoders(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """Return (field name, decoder) per field of a dataclass, from its type hints."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _decoder(hints[f.name])) for f in fields(cls))
+
+
+def _decoder(hint: Any) -> Callable[[Any], Any]:
+    """Return the function that turns JSON data back into a value of the declared type."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        present = [arg for arg in args if arg is not type(None)]
+        if len(present) != 1 or len(args) != 2:
+            raise TypeError(f"Only Optional[X] unions can be decoded, not {hint}.")
+        inner = _decoder(present[0])
+        return lambda value: None if value is None else inner(value)
+    if origin is tuple:
+        if len(args) != 2 or args[1] is not Ellipsis:
+            raise TypeError(f"Only tuple[X, ...] can be decoded, not {hint}.")
+        item = _decoder(args[0])
+        return lambda value: tuple(item(v) for v in value)
+    if origin is dict:
+        return dict
+    if hint is Decimal:
+        return Decimal
+    if hint in (str, int, bool, float, Any):
+        return _same
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        parts = _decoders(hint)
+        return lambda value: hint(**{name: decode(value[name]) for name, decode in parts})
+    raise TypeError(f"No decoder for fields of type {hint}.")
+
+
+def _same(value: Any) -> Any:
     return value
 
 
@@ -70,8 +115,11 @@ def _decode(name: str, value: Any) -> Any:
 class OrderPlaced(Event):
     currency: str
     items: tuple[Line, ...]
-    shipping_address: dict[str, str]
+    shipping_address: ShippingAddress | None
     total: Decimal
+
+    # v2: a structured address (v1 stored a free-form object; see upcasting).
+    schema_version: ClassVar[int] = 2
 
 
 @dataclass(frozen=True)

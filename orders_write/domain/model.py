@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
 from . import values
+from .address import ShippingAddress
 from .errors import (
     DuplicateSku,
     InvalidValue,
@@ -38,7 +39,7 @@ class Order:
         self.status = ""
         self.currency = ""
         self.lines: dict[str, Line] = {}
-        self.shipping_address: dict[str, str] = {}
+        self.shipping_address: ShippingAddress | None = None
         self.tracking_number = ""
         self.pending: list[Event] = []
 
@@ -65,7 +66,7 @@ class Order:
         customer_id: str,
         currency: str,
         items: Sequence[Line],
-        shipping_address: dict[str, str] | None = None,
+        shipping_address: ShippingAddress | dict[str, str] | None = None,
     ) -> None:
         """Place the order with its first items."""
         if self.exists:
@@ -192,7 +193,7 @@ class Order:
         self.currency = event.currency
         self.status = PLACED
         self.lines = {line.sku: line for line in event.items}
-        self.shipping_address = dict(event.shipping_address)
+        self.shipping_address = event.shipping_address
 
     def _on_ItemAdded(self, event: ItemAdded) -> None:
         self.lines[event.sku] = Line(event.sku, event.quantity, event.unit_price)

@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from .address import MAX_ADDRESS_VALUE_LENGTH, PARTS, ShippingAddress, address_from_free_form
 from .errors import InvalidValue
 
 MAX_ITEMS = 100
@@ -12,7 +13,6 @@ MAX_QUANTITY = 10_000
 MAX_UNIT_PRICE = Decimal("1000000")
 MAX_ADDRESS_FIELDS = 10
 MAX_ADDRESS_KEY_LENGTH = 64
-MAX_ADDRESS_VALUE_LENGTH = 200
 MAX_TRACKING_NUMBER_LENGTH = 100
 MAX_REASON_LENGTH = 500
 CENT = Decimal("0.01")
@@ -96,10 +96,19 @@ def optional_text(value: object, field: str, max_length: int) -> str:
     return value
 
 
-def shipping_address(value: object) -> dict[str, str]:
-    """Return a shipping address: at most 10 string fields of at most 200 characters."""
-    if value is None:
-        return {}
+def shipping_address(value: object) -> ShippingAddress | None:
+    """Return the order's shipping address, or None for no address.
+
+    Two request shapes: an object whose keys are all among the structured parts
+    (`name, line1, line2, city, postal_code, country`) is the structured address and is
+    checked strictly (`ShippingAddress.create`). Any other object is the legacy
+    free-form shape (at most 10 string fields of at most 200 characters), accepted for
+    one more API version and mapped exactly as the v1 -> v2 upcaster maps stored ones.
+    """
+    if value is None or isinstance(value, ShippingAddress):
+        return value
+    if isinstance(value, dict) and value and set(value) <= set(PARTS):
+        return ShippingAddress.create(value)
     if not isinstance(value, dict) or len(value) > MAX_ADDRESS_FIELDS:
         raise InvalidValue(
             "shipping_address", f"Must be an object of at most {MAX_ADDRESS_FIELDS} fields."
@@ -114,7 +123,8 @@ def shipping_address(value: object) -> dict[str, str]:
                 f"shipping_address.{key}",
                 f"Must be a string of at most {MAX_ADDRESS_VALUE_LENGTH} characters.",
             )
-    return dict(value)
+    mapped = address_from_free_form(value)
+    return None if mapped is None else ShippingAddress(**mapped)
 
 
 def distinct_skus(skus: Iterable[str]) -> None:

@@ -67,6 +67,20 @@ class RecorderContract:
         assert recorder.read_stream(stream) == appended
         assert recorder.read_all(after_position=start) == appended
 
+    def test_each_events_schema_version_is_stored_and_read_back_on_every_path(self, recorder):
+        start, stream = recorder.head_position(), uuid.uuid4()
+        events = [NewEvent("A", {"n": 1}), NewEvent("B", {"n": 2}, schema_version=3)]
+        appended = recorder.append(
+            stream_type="order", stream_id=stream, expected_version=0, events=events
+        )
+        assert [e.schema_version for e in appended] == [1, 3]
+        assert [e.schema_version for e in recorder.read_stream(stream)] == [1, 3]
+        for metadata in (True, False):  # the fast page read too
+            read = recorder.read_all(after_position=start, metadata=metadata)
+            assert [e.schema_version for e in read] == [1, 3]
+        stored = Event.objects.using(WRITE_DB).filter(stream_id=stream).order_by("version")
+        assert list(stored.values_list("schema_version", flat=True)) == [1, 3]
+
     def test_versions_run_from_one_without_holes(self, recorder):
         stream = uuid.uuid4()
         self.append(recorder, stream, 0, "A")

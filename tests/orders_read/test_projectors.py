@@ -31,7 +31,7 @@ def placed():
         "alice",
         line("A-1", 2, "10.00"),
         line("B-2", 1, "5.50"),
-        shipping_address={"city": "Lyon"},
+        shipping_address={"line1": "1 rue X", "city": "Lyon", "country": "FR"},
     )
     catch_up()
     return order_id
@@ -45,7 +45,14 @@ def test_order_placed(placed):
         {"sku": "B-2", "quantity": 1, "unit_price": "5.50", "line_total": "5.50"},
     ]
     assert (view.item_count, view.total, view.version) == (3, Decimal("25.50"), 1)
-    assert view.shipping_address == {"city": "Lyon"}
+    assert view.shipping_address == {
+        "name": "",
+        "line1": "1 rue X",
+        "line2": "",
+        "city": "Lyon",
+        "postal_code": "",
+        "country": "FR",
+    }
     assert view.placed_at == view.updated_at and view.shipped_at is None
     summary = customer()
     assert (summary.orders_count, summary.open_orders, summary.totals) == (1, 1, {"EUR": "25.50"})

@@ -32,7 +32,7 @@ def test_place_order_answers_201_with_location_and_records_order_placed(alice_cl
     response = post(
         alice_client,
         "/api/orders/",
-        place_body(shipping_address={"city": "Lyon", "street": "1 rue X"}),
+        place_body(shipping_address={"line1": "1 rue X", "city": "Lyon", "country": "FR"}),
     )
 
     order_id = uuid.UUID(response.json()["order_id"])
@@ -43,7 +43,15 @@ def test_place_order_answers_201_with_location_and_records_order_placed(alice_cl
     assert event.data["customer_id"] == "alice"
     assert event.data["total"] == "25.50"
     assert event.data["items"][0] == {"sku": "A-1", "quantity": 2, "unit_price": "10.00"}
-    assert event.data["shipping_address"] == {"city": "Lyon", "street": "1 rue X"}
+    assert event.data["shipping_address"] == {
+        "name": "",
+        "line1": "1 rue X",
+        "line2": "",
+        "city": "Lyon",
+        "postal_code": "",
+        "country": "FR",
+    }
+    assert event.schema_version == 2  # OrderPlaced's current shape (DESIGN §10)
 
 
 def test_staff_places_an_order_for_any_customer(staff_client, carol):

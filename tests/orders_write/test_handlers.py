@@ -52,13 +52,16 @@ def types(orders, order_id: uuid.UUID) -> list[str]:
     return [kind for kind, _ in appended(orders, order_id)]
 
 
+LYON = {"line1": "1 rue X", "city": "Lyon", "country": "FR"}
+
+
 def place_order(customer: str = "alice", **overrides) -> commands.PlaceOrder:
     values = {
         "order_id": uuid.uuid4(),
         "customer_id": customer,
         "currency": "EUR",
         "items": (Line("A-1", 2, Decimal("10.00")), Line("B-2", 1, Decimal("5.50"))),
-        "shipping_address": {"city": "Lyon"},
+        "shipping_address": LYON,
     }
     return commands.PlaceOrder(**{**values, **overrides})
 
@@ -81,6 +84,7 @@ class TestPlaceOrder:
         assert result == CommandResult(command.order_id, version=1, position=1)
         [event] = orders.log.read_stream(command.order_id)
         assert (event.type, event.version, event.position) == ("OrderPlaced", 1, 1)
+        assert event.schema_version == 2  # the class's current shape, stored with it
         assert event.data == {
             "order_id": str(command.order_id),
             "customer_id": "alice",
@@ -89,7 +93,14 @@ class TestPlaceOrder:
                 {"sku": "A-1", "quantity": 2, "unit_price": "10.00"},
                 {"sku": "B-2", "quantity": 1, "unit_price": "5.50"},
             ],
-            "shipping_address": {"city": "Lyon"},
+            "shipping_address": {
+                "name": "",
+                "line1": "1 rue X",
+                "line2": "",
+                "city": "Lyon",
+                "postal_code": "",
+                "country": "FR",
+            },
             "total": "25.50",
         }
         assert event.metadata == {

@@ -105,7 +105,7 @@ def world(make_user) -> dict[str, dict[str, str]]:
                 customer_id=customer,
                 currency="EUR",
                 items=(line("A-1", 2, "10.00"), line("B-2", 1, "5.50")),
-                shipping_address={"city": "Oslo"},
+                shipping_address={"line1": "1 Main St", "city": "Oslo", "country": "NO"},
             ),
             customer,
         )

@@ -76,6 +76,7 @@ class Command(BaseCommand):
                         data=event.to_data(),
                         metadata={"actor": "bench"},
                         recorded_at=now,
+                        schema_version=event.schema_version,
                     )
                 )
             count += len(order.pending)

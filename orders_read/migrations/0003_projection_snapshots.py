@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders_read', '0001_initial'),
+        ('orders_read', '0002_structured_shipping_address'),
     ]
 
     operations = [
