@@ -14,6 +14,10 @@ class InvalidValue(DomainError, ValueError):
         self.message = message
 
 
+class UnreadableSnapshot(DomainError, ValueError):
+    """A snapshot's state is not one this code can restore an order from (replay instead)."""
+
+
 class RuleViolation(DomainError):
     """A business rule refuses the command in the order's current state."""
 
