@@ -106,7 +106,9 @@ class DatabaseSnapshots:
             "created_at": timezone.now(),
         }
         fields = [meta.get_field(name) for name in row]
-        params = [f.get_db_prep_save(v, connection) for f, v in zip(fields, row.values())]
+        params = [
+            f.get_db_prep_save(v, connection) for f, v in zip(fields, row.values(), strict=True)
+        ]
         quote = connection.ops.quote_name
         table, columns = quote(meta.db_table), [quote(f.column) for f in fields]
         updates = ", ".join(f"{c} = excluded.{c}" for c in columns[1:])
