@@ -76,11 +76,15 @@ def test_every_snapshot_seen_during_a_race_is_the_log_folded_to_its_version(sett
 
     results = run_in_threads(WRITERS + 1, run, timeout=300)
 
-    assert results == [None] * (WRITERS + 1)
     final = {
         row[:2]: row[2]
         for row in OrderSnapshot.objects.values_list("stream_id", "version", "state")
     }
+    for (stream, version), state in final.items():
+        assert state == folded(stream, version)
+    for stream, version, state in seen:
+        assert state == _frozen(folded(stream, version)), (stream, version)
+    assert results == [None] * (WRITERS + 1)
     heads = {order_id: len(store.read_stream(order_id)) for order_id in order_ids}
     assert all(head == 1 + WRITERS // ORDERS * ROUNDS * 2 for head in heads.values())
     assert {stream for stream, _ in final} == set(order_ids)
@@ -88,10 +92,6 @@ def test_every_snapshot_seen_during_a_race_is_the_log_folded_to_its_version(sett
     assert all(heads[stream] - version < 3 for stream, version in final)
     # The watcher saw several snapshots of each order come and go during the race.
     assert len({(stream, version) for stream, version, _ in seen}) > 2 * ORDERS
-    for (stream, version), state in final.items():
-        assert state == folded(stream, version)
-    for stream, version, state in seen:
-        assert state == _frozen(folded(stream, version)), (stream, version)
 
 
 def _frozen(value):
