@@ -17,8 +17,11 @@ from django.db import transaction
 from django.db.models import JSONField, Value
 from django.utils.timezone import now
 
+from orders_write import commands
+from orders_write.domain.errors import OrderNotPlaced
 from orders_write.domain.events import schema_versions
 from orders_write.domain.model import Order
+from orders_write.domain.values import Line
 from orders_write.models import OrderSnapshot
 from orders_write.repository import EventLogOrderRepository, InMemoryOrderRepository
 from orders_write.snapshots import InMemorySnapshots, StoredSnapshot, schema_stamp
@@ -242,3 +245,27 @@ def test_the_setting_comes_from_the_environment_and_defaults_to_100(environment,
         check=True,
     )
     assert shown.stdout.splitlines()[-1] == expected
+
+
+def test_handlers_over_snapshots_do_what_they_do_over_whole_streams():
+    """The command handlers, in memory: the same results and events with or without."""
+    from tests.orders_write.test_handlers import run
+
+    order_id = uuid.uuid4()
+
+    def session(orders) -> list:
+        line = Line("A-1", 1, Decimal("2.00"))
+        seen = [run(orders, commands.PlaceOrder(order_id, "alice", "EUR", (line,))).version]
+        for n in range(2, 12):
+            command = commands.ChangeItemQuantity(order_id, "A-1", n)
+            if n % 4 == 0:
+                command = commands.AddItem(order_id, f"S-{n}", 1, Decimal("1.00"))
+            seen.append(run(orders, command).version)
+        seen.append(run(orders, commands.CancelOrder(order_id, "enough")).version)
+        with pytest.raises(OrderNotPlaced):
+            run(orders, commands.ChangeItemQuantity(order_id, "A-1", 1))
+        return [seen, [(e.type, e.data) for e in orders.log.read_stream(order_id)]]
+
+    with_snapshots = InMemoryOrderRepository(snapshot_every=EVERY)
+    assert session(with_snapshots) == session(InMemoryOrderRepository(snapshot_every=0))
+    assert len(with_snapshots.snapshots.rows) == 1
