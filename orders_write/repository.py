@@ -140,7 +140,13 @@ class EventLogOrderRepository:
         if not recorded or recorded[0].version != snapshot.version:
             logger.warning("Snapshot of order %s is past its stream; replaying it.", order_id)
             return None
-        order.replay(_decoded(recorded[1:]))
+        try:
+            order.replay(_decoded(recorded[1:]))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            # The later events do not fit the state (e.g. they remove a line it lacks): the
+            # snapshot is damaged. A fault of the events themselves recurs in the replay.
+            logger.warning("Snapshot of order %s does not fit its stream; replaying it.", order_id)
+            return None
         return order
 
 

@@ -173,6 +173,16 @@ class SnapshotContract:
         planted(orders, nothing, 1)  # a snapshot of a stream with no events at all
         assert orders.get(nothing) is None
 
+    def test_a_snapshot_the_later_events_do_not_fit_is_ignored(self, orders):
+        order = placed()
+        order.add_item("B-2", 1, Decimal("1.00"))
+        orders.add(order, ALICE, COMMAND)
+        order.remove_item("B-2")
+        orders.add(order, ALICE, COMMAND)
+        order_id = uuid.UUID(order.id)
+        planted(orders, order_id, 2)  # no B-2 in it for event 3 to remove
+        assert state_of(orders.get(order_id)) == state_of(replayed(orders, order_id))
+
     def test_the_next_snapshot_replaces_an_ignored_one_even_at_a_higher_version(self, orders):
         order_id = grown(orders, EVERY - 1)
         planted(orders, order_id, 50, schema_versions={"OrderPlaced": 0})
