@@ -14,8 +14,12 @@ class InvalidValue(DomainError, ValueError):
         self.message = message
 
 
-class UnreadableSnapshot(DomainError, ValueError):
-    """A snapshot's state is not one this code can restore an order from (replay instead)."""
+class UnreadableSnapshot(ValueError):
+    """A snapshot's state is not one this code can restore an order from (replay instead).
+
+    Not a DomainError: no client can cause it, so it is never answered; the repository
+    catches it and replays the order's stream.
+    """
 
 
 class RuleViolation(DomainError):
