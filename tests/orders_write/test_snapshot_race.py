@@ -2,10 +2,10 @@
 
 Threads, each with its own database connection, send commands to the same few
 orders across many snapshot boundaries (a snapshot every 3 events) while a watcher
-thread keeps reading the snapshot table. Every snapshot it saw, and every one left at
-the end, must equal the state folded from the log up to the snapshot's version. On
-PostgreSQL the writers really overlap; on SQLite (IMMEDIATE transactions) they queue,
-and the same must hold.
+thread keeps reading the snapshot table (and each writer reads it after each of its
+commands). Every snapshot seen, and every one left at the end, must equal the state
+folded from the log up to the snapshot's version. On PostgreSQL the writers really
+overlap; on SQLite (IMMEDIATE transactions) they queue, and the same must hold.
 """
 
 import threading
@@ -61,15 +61,19 @@ def test_every_snapshot_seen_during_a_race_is_the_log_folded_to_its_version(sett
                 price = Decimal(f"{n}.{r}1")
                 command_bus().dispatch(commands.AddItem(order_id, sku, 1, price), STAFF)
                 command_bus().dispatch(commands.ChangeItemQuantity(order_id, sku, 2 + r), STAFF)
+                look()  # what a writer sees right after its own commit counts too
         finally:  # the watcher stops when every writer is done, failed or not
             finished.append(n)
             if len(finished) == WRITERS:
                 writers_done.set()
 
+    def look() -> None:
+        for row in OrderSnapshot.objects.values_list("stream_id", "version", "state"):
+            seen.add((row[0], row[1], _frozen(row[2])))
+
     def watch() -> None:
         while not writers_done.wait(0.002):
-            for row in OrderSnapshot.objects.values_list("stream_id", "version", "state"):
-                seen.add((row[0], row[1], _frozen(row[2])))
+            look()
 
     def run(n: int):
         return watch() if n == WRITERS else write(n)
@@ -90,8 +94,8 @@ def test_every_snapshot_seen_during_a_race_is_the_log_folded_to_its_version(sett
     assert {stream for stream, _ in final} == set(order_ids)
     # The newest snapshot of each order is at most one command behind its head.
     assert all(heads[stream] - version < 3 for stream, version in final)
-    # The watcher saw several snapshots of each order come and go during the race.
-    assert len({(stream, version) for stream, version, _ in seen}) > 2 * ORDERS
+    # Snapshots of every order were seen while the writers ran (how many depends on timing).
+    assert {stream for stream, _, _ in seen} == set(order_ids)
 
 
 def _frozen(value):
