@@ -97,7 +97,7 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         small, large = q["events"]
         rows.append(
             (
-                f"8. product-sales ?as_of= at {large:,} events, ms",
+                f"9. product-sales ?as_of= at {large:,} events, ms",
                 _fmt(q["ms_large"], 2),
                 f"Ordinal at {small:,} events: " + _fmt(q["ms_small"], 2),
                 f"{q['ratio']:.2f}",
@@ -123,7 +123,27 @@ def table(r: dict) -> str:
             f"| {n} | {v['median_ms']:.2f} | {v['us_per_event']:.1f} |"
             for n, v in r["aggregate_load"].items()
         ]
+    if "aggregate_load_snapshots" in r:
+        lines += ["", *_snapshot_rows(r["aggregate_load_snapshots"])]
     return "\n".join(lines)
+
+
+def _snapshot_rows(s: dict) -> list[str]:
+    """Item 8: one long order loaded with and without its snapshot, beside a 10-event one."""
+    n, every = f"{s['events']:,}", s["snapshot_every"]
+    return [
+        f"| 8. aggregate load with snapshots (every {every} events) | median ms (min-max) "
+        "| ratio to the 10-event load | target |",
+        "|---|---|---|---|",
+        f"| {n}-event order, snapshot at its head | {_fmt(s['with_snapshot_ms'], 2)} "
+        f"| {s['ratio_with_vs_ten_events']:.2f} | {s['target']} |",
+        f"| {n}-event order, snapshots not used | {_fmt(s['without_snapshot_ms'], 2)} "
+        f"| {s['without_snapshot_ms']['median'] / s['ten_events_ms']['median']:.2f} "
+        f"| with/without: {s['ratio_with_vs_without']:.3f} |",
+        f"| {s['events'] - 1:,}-event order, snapshot {every - 1} events behind (worst case) "
+        f"| {_fmt(s['worst_case_ms'], 2)} | {s['ratio_worst_case_vs_ten_events']:.2f} | - |",
+        f"| 10-event order, no snapshot | {_fmt(s['ten_events_ms'], 2)} | 1.00 | - |",
+    ]
 
 
 def markdown(r: dict) -> str:
@@ -171,8 +191,13 @@ Ordinal p50 / baseline p50 (lower is better).
    (synthetic rows inserted by SQL) to 1M. With 8 connections on 2
    workers, p50 is mostly queueing (about 8 / requests per second), so these latencies
    move by 20-50% between runs; compare the ratios, not the milliseconds.
-7. Loading an order (`orders.get`) whose stream has 10, 100 and 1,000 events (median of 20).
-8. The sales report `?as_of=` (query handler and serializer, in process; median of 50
+7. Loading an order (`orders.get`) whose stream has 10, 100 and 1,000 events (median of 20),
+   replaying the whole stream (snapshots not read).
+8. The same 1,000-event order loaded from its snapshot (taken at event 1,000, the load
+   reads it and one event) and from all its events, a 999-event order whose newest
+   snapshot is at event 900 (99 events to apply: the worst case), and a 10-event order;
+   each repeat times all four in turn. Ratios are of medians.
+9. The sales report `?as_of=` (query handler and serializer, in process; median of 50
    instants spread over the log, per run) on a log of 10k events, then the same log grown
    in SQL to 1M (copies under new stream ids, `recorded_at` increasing) and rebuilt (which
    takes the projection snapshots). Each answer is one snapshot read (every SKU) plus a

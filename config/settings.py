@@ -251,6 +251,8 @@ SPECTACULAR_SETTINGS = {
 ORDINAL_COMMAND_RETRIES = env.int("ORDINAL_COMMAND_RETRIES", default=30)
 # How long a query with ?min_position= waits for the projections (seconds).
 ORDINAL_READ_WAIT_SECONDS = env.float("ORDINAL_READ_WAIT_SECONDS", default=3.0)
+# Snapshot an order each time its stream passes a multiple of this many events (0: never).
+ORDINAL_SNAPSHOT_EVERY = env.int("ORDINAL_SNAPSHOT_EVERY", default=100)
 
 # --- Celery ---------------------------------------------------------------------------
 # Without a broker, tasks run eagerly, right after the write transaction commits.

@@ -46,9 +46,9 @@ def append(
     )
 
 
-def read_stream(stream_id: UUID) -> list[RecordedEvent]:
-    """Return every event of a stream, in version order."""
-    return recorder_for(WRITE_DB).read_stream(stream_id)
+def read_stream(stream_id: UUID, after_version: int = 0) -> list[RecordedEvent]:
+    """Return the stream's events with version > after_version (all by default), in order."""
+    return recorder_for(WRITE_DB).read_stream(stream_id, after_version)
 
 
 def read_all(

@@ -131,11 +131,11 @@ class Recorder(ABC):
         at or before any instant are a prefix of the log (what `as_of` reads relies on).
         """
 
-    def read_stream(self, stream_id: UUID) -> list[RecordedEvent]:
-        """Return every event of a stream, in version order."""
+    def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[RecordedEvent]:
+        """Return the stream's events with version > after_version, in version order."""
         rows = (
             Event.objects.using(self.alias)
-            .filter(stream_id=stream_id)
+            .filter(stream_id=stream_id, version__gt=after_version)
             .order_by("version")
             .values_list(*ROW_FIELDS)
         )

@@ -14,6 +14,14 @@ class InvalidValue(DomainError, ValueError):
         self.message = message
 
 
+class UnreadableSnapshot(ValueError):
+    """A snapshot's state is not one this code can restore an order from (replay instead).
+
+    Not a DomainError: no client can cause it, so it is never answered; the repository
+    catches it and replays the order's stream.
+    """
+
+
 class RuleViolation(DomainError):
     """A business rule refuses the command in the order's current state."""
 

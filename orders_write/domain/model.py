@@ -1,10 +1,12 @@
 """The Order aggregate: it checks every rule, then records what happened as events."""
 
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from . import values
-from .address import ShippingAddress
+from .address import PARTS, ShippingAddress
 from .errors import (
     DuplicateSku,
     InvalidValue,
@@ -14,6 +16,7 @@ from .errors import (
     QuantityUnchanged,
     TooManyItems,
     UnknownSku,
+    UnreadableSnapshot,
 )
 from .events import (
     Event,
@@ -27,10 +30,16 @@ from .events import (
 from .values import Line
 
 PLACED, SHIPPED, CANCELLED = "placed", "shipped", "cancelled"
+STATE_KEYS = frozenset(
+    {"customer_id", "status", "currency", "lines", "shipping_address", "tracking_number"}
+)
 
 
 class Order:
     """An order, rebuilt from its events; commands append new events to `pending`."""
+
+    # The shape of `snapshot()`: a snapshot of another shape is ignored, never misread.
+    SNAPSHOT_FORMAT: ClassVar[int] = 1
 
     def __init__(self, order_id: str) -> None:
         self.id = order_id
@@ -47,8 +56,69 @@ class Order:
     def from_events(cls, order_id: str, events: Iterable[Event]) -> "Order":
         """Rebuild an order by applying its past events in order."""
         order = cls(order_id)
+        order.replay(events)
+        return order
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Apply past events that follow the order's current version, in order."""
         for event in events:
-            order._apply(event)
+            self._apply(event)
+
+    # --- snapshots ----------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """Return the order's state at `version` as JSON-able data (money as strings).
+
+        Everything a later command or event reads is here; `total` is not, since it is
+        computed from the lines. Lines are a list: their order is the order of the items
+        a cancellation records.
+        """
+        return {
+            "customer_id": self.customer_id,
+            "status": self.status,
+            "currency": self.currency,
+            "lines": [
+                {"sku": line.sku, "quantity": line.quantity, "unit_price": str(line.unit_price)}
+                for line in self.lines.values()
+            ],
+            "shipping_address": _address_data(self.shipping_address),
+            "tracking_number": self.tracking_number,
+        }
+
+    @classmethod
+    def from_snapshot(cls, order_id: str, state: Any, version: int) -> "Order":
+        """Restore an order at `version` from what `snapshot()` returned.
+
+        Raise UnreadableSnapshot for anything `snapshot()` could not have produced, so
+        the caller replays the stream instead of trusting a damaged or foreign state.
+        """
+        try:
+            return cls._restore(order_id, state, version)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            raise UnreadableSnapshot(f"Snapshot of order {order_id}: {exc!r}") from exc
+
+    @classmethod
+    def _restore(cls, order_id: str, state: Any, version: int) -> "Order":
+        if not isinstance(state, dict) or set(state) != STATE_KEYS:
+            raise ValueError("not a state of this format")
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ValueError(f"version {version!r}")
+        if state["status"] not in (PLACED, SHIPPED, CANCELLED):
+            raise ValueError(f"status {state['status']!r}")
+        lines = [Line.create(ln["sku"], ln["quantity"], ln["unit_price"]) for ln in state["lines"]]
+        if not 1 <= len(lines) <= values.MAX_ITEMS:
+            raise ValueError(f"{len(lines)} lines")
+        values.distinct_skus(line.sku for line in lines)
+        order = cls(order_id)
+        order.version = version
+        order.customer_id = values.customer_id(state["customer_id"])
+        order.status = state["status"]
+        order.currency = values.currency(state["currency"])
+        order.lines = {line.sku: line for line in lines}
+        order.shipping_address = _address_from(state["shipping_address"])
+        order.tracking_number = values.optional_text(
+            state["tracking_number"], "tracking_number", values.MAX_TRACKING_NUMBER_LENGTH
+        )
         return order
 
     @property
@@ -210,3 +280,16 @@ class Order:
 
     def _on_OrderCancelled(self, event: OrderCancelled) -> None:
         self.status = CANCELLED
+
+
+def _address_data(address: ShippingAddress | None) -> dict[str, str] | None:
+    return None if address is None else asdict(address)
+
+
+def _address_from(data: Any) -> ShippingAddress | None:
+    # As stored, not as a request: an address upcast from v1 may lack required parts.
+    if data is None:
+        return None
+    if set(data) != set(PARTS) or not all(isinstance(part, str) for part in data.values()):
+        raise ValueError(f"shipping address {data!r}")
+    return ShippingAddress(**data)

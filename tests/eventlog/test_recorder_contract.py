@@ -180,6 +180,15 @@ class RecorderContract:
         ]
         assert recorder.read_stream(uuid.uuid4()) == []
 
+    def test_read_stream_after_a_version_returns_only_the_later_events(self, recorder):
+        mine, other = uuid.uuid4(), uuid.uuid4()
+        self.append(recorder, mine, 0, "A", "B")
+        self.append(recorder, other, 0, "X", "Y", "Z")
+        self.append(recorder, mine, 2, "C")
+        assert [e.type for e in recorder.read_stream(mine, after_version=1)] == ["B", "C"]
+        assert recorder.read_stream(mine, after_version=3) == []
+        assert recorder.read_stream(mine, after_version=0) == recorder.read_stream(mine)
+
     def test_json_data_and_metadata_round_trip_exactly(self, recorder):
         start, stream = recorder.head_position(), uuid.uuid4()
         self.append(recorder, stream, 0, "A", data=DOCUMENT, metadata={"doc": DOCUMENT})

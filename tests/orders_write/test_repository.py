@@ -82,6 +82,19 @@ class OrderRepositoryContract:
             "causation_id": ALICE.command_id,
         }
 
+    def test_the_log_reads_a_stream_from_after_a_version(self, orders):
+        order = placed()
+        orders.add(order, ALICE, COMMAND)
+        order.add_item("B-2", 1, Decimal("1.00"))
+        order.change_quantity("B-2", 3)
+        orders.add(order, ALICE, COMMAND)
+        later = orders.log.read_stream(uuid.UUID(order.id), after_version=1)
+        assert [(e.version, e.type) for e in later] == [
+            (2, "ItemAdded"),
+            (3, "ItemQuantityChanged"),
+        ]
+        assert orders.log.read_stream(uuid.UUID(order.id), after_version=3) == []
+
     def test_of_two_changes_from_one_version_the_second_is_a_concurrency_error(self, orders):
         order_id = uuid.UUID(orders_with_one(orders).id)
         mine, theirs = orders.get(order_id), orders.get(order_id)
