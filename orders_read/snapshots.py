@@ -14,12 +14,13 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.db import connections
 from django.db.models import Max
 
 from eventlog import store
 from orders_write.domain.events import schema_versions
 
-from .models import ProjectionSnapshot, ProjectionSnapshotRow
+from .models import ProjectionSnapshot, ProjectionSnapshotRow, SnapshotEncoder
 from .projectors import HandlerFailed, Projector, Recorded
 from .projectors.base import ALL_ROWS, newest_schema
 
@@ -120,14 +121,39 @@ def snapshot_take(projector: Projector, position: int, changed: set[Hashable] | 
     ProjectionSnapshot.objects.using(READ_DB).bulk_create(
         [ProjectionSnapshot(projection=name, position=position)], ignore_conflicts=True
     )
-    ProjectionSnapshotRow.objects.using(READ_DB).bulk_create(
-        [
-            ProjectionSnapshotRow(projection=name, position=position, key=str(key), row=row)
-            for key, row in rows.items()
-        ],
-        batch_size=500,
-        ignore_conflicts=True,
-    )
+    _rows_insert(name, position, rows)
+
+
+def _rows_insert(name: str, position: int, rows: dict[Hashable, Row]) -> None:
+    connection = connections[READ_DB]
+    if connection.vendor != "postgresql":
+        ProjectionSnapshotRow.objects.using(READ_DB).bulk_create(
+            [
+                ProjectionSnapshotRow(projection=name, position=position, key=str(key), row=row)
+                for key, row in rows.items()
+            ],
+            batch_size=500,
+            ignore_conflicts=True,
+        )
+        return
+    # COPY, not bulk_create: a rebuild copies every row of a report at each snapshot,
+    # and quoting them into one INSERT took two thirds of the rebuild (profiled).
+    table = ProjectionSnapshotRow._meta.db_table
+    encode = SnapshotEncoder().encode
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS staging_snapshot_rows "
+            "(projection varchar(64), position bigint, key varchar(150), row jsonb) "
+            "ON COMMIT DELETE ROWS"
+        )
+        with cursor.cursor.copy("COPY staging_snapshot_rows FROM STDIN") as copy:
+            for key, row in rows.items():
+                copy.write_row((name, position, str(key), encode(row)))
+        cursor.execute(
+            f'INSERT INTO "{table}" (projection, position, key, row) '
+            "SELECT projection, position, key, row FROM staging_snapshot_rows "
+            "ON CONFLICT DO NOTHING; TRUNCATE staging_snapshot_rows"
+        )
 
 
 def _table_rows(model, keys: set[Hashable] | None) -> dict[Hashable, Row]:
