@@ -109,8 +109,8 @@ class ProjectionSnapshot(models.Model):
     """A projection's read model as it stood at one log position (for `as_of` answers).
 
     Taken by the runner in the transaction that brings the projection to `position`.
-    Its rows are every row (the projection's first snapshot, and always for a report
-    read whole) or the rows changed since the projection's previous snapshot.
+    Its rows are one document holding every row (a report read whole, key "*"), or
+    the rows changed since the projection's previous snapshot (every row in its first).
     """
 
     projection = models.CharField(max_length=64)
@@ -128,7 +128,7 @@ class ProjectionSnapshot(models.Model):
 
 
 class ProjectionSnapshotRow(models.Model):
-    """One read-model row of a snapshot, as the projector holds it (field attname: value)."""
+    """One read-model row of a snapshot (field attname: value), or a whole report's rows."""
 
     projection = models.CharField(max_length=64)
     position = models.BigIntegerField()

@@ -10,6 +10,7 @@ import pytest
 from eventlog.models import Event
 from orders_read import runner, snapshots
 from orders_read.models import ProjectionSnapshot, ProjectionSnapshotRow
+from orders_read.projectors import PROJECTORS
 from orders_write import commands
 from tests.conftest import client_for
 
@@ -297,3 +298,20 @@ def test_events_no_projector_knows_are_passed_over(staff_client, history):
     response = staff_client.get(REPORT, at(instant_of(last_position())))
     assert response.status_code == 200
     assert response.json() == answers[REPORT][1]
+
+
+def test_a_snapshot_taken_again_at_its_position_raises_nothing_and_changes_nothing(history):
+    """A runner that lost its lock re-takes a snapshot the new holder took: it must reach
+    its checkpoint compare-and-set (which rolls it back), not fail on a duplicate."""
+
+    def stored():
+        rows = ProjectionSnapshotRow.objects.using("read").order_by("projection", "position", "key")
+        return list(rows.values_list("projection", "position", "key", "row"))
+
+    before = stored()
+    for name in ("product_sales", "customer_summary"):
+        position = snapshots.snapshot_last(name)
+        projector = PROJECTORS[name](complete=True)
+        projector.rows = dict(snapshots.state_at(PROJECTORS[name], position))
+        snapshots.snapshot_take(projector, position, None)
+    assert stored() == before
