@@ -106,6 +106,15 @@ class CheckedCharField(serializers.CharField):
         return checked(self.check, data)
 
 
+EXAMPLE_ADDRESS = {
+    "name": "Kari Nordmann",
+    "line1": "Karl Johans gate 1",
+    "line2": "",
+    "city": "Oslo",
+    "postal_code": "0154",
+    "country": "NO",
+}
+
 STRUCTURED_ADDRESS_SCHEMA = {
     "type": "object",
     "title": "ShippingAddress",
@@ -145,14 +154,7 @@ LEGACY_ADDRESS_SCHEMA = {
     {
         "nullable": True,
         "anyOf": [STRUCTURED_ADDRESS_SCHEMA, LEGACY_ADDRESS_SCHEMA],
-        "example": {
-            "name": "Kari Nordmann",
-            "line1": "Karl Johans gate 1",
-            "line2": "",
-            "city": "Oslo",
-            "postal_code": "0154",
-            "country": "NO",
-        },
+        "example": EXAMPLE_ADDRESS,
     }
 )
 class ShippingAddressField(serializers.Field):

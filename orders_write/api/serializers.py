@@ -8,6 +8,7 @@ from rest_framework import serializers
 from orders_write.domain import values
 
 from .fields import (
+    EXAMPLE_ADDRESS,
     CurrencyField,
     CustomerIdField,
     MoneyField,
@@ -87,14 +88,7 @@ class PlaceOrderInput(StrictSerializer):
     example = {
         "currency": "EUR",
         "items": [{"sku": "A-1", "quantity": 2, "unit_price": "12.50"}],
-        "shipping_address": {
-            "name": "Kari Nordmann",
-            "line1": "Karl Johans gate 1",
-            "line2": "",
-            "city": "Oslo",
-            "postal_code": "0154",
-            "country": "NO",
-        },
+        "shipping_address": EXAMPLE_ADDRESS,
     }
 
     @classmethod

@@ -26,24 +26,10 @@ from orders_write.models import OrderSnapshot
 from orders_write.repository import EventLogOrderRepository, InMemoryOrderRepository
 from orders_write.snapshots import InMemorySnapshots, StoredSnapshot, schema_stamp
 from tests.orders_write.test_repository import ALICE, COMMAND, placed
+from tests.orders_write.test_snapshot_domain import state_of
 
 EVERY = 3
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def state_of(order: Order) -> tuple:
-    """Everything an order holds, line order included."""
-    return (
-        order.id,
-        order.version,
-        order.customer_id,
-        order.status,
-        order.currency,
-        list(order.lines.items()),
-        order.shipping_address,
-        order.tracking_number,
-        order.pending,
-    )
 
 
 def grown(orders, versions: int) -> uuid.UUID:
