@@ -16,7 +16,7 @@ from eventlog.models import Event
 
 from .models import CustomerSummary, OrderView, ProductSales
 from .projectors import CustomerSummaryProjector, OrderViewProjector, ProductSalesProjector
-from .snapshots import state_at, upcasted
+from .snapshots import state_at
 
 WRITE_DB = "default"
 
@@ -47,7 +47,7 @@ def order_as_of(*, order_id: UUID, instant: datetime) -> AsOf | None:
     if not events:
         return None
     projector = OrderViewProjector(complete=True)
-    projector.apply(upcasted(events), save=False)
+    projector.apply(events, save=False)  # apply() upcasts each event first
     return AsOf(OrderView(**projector.rows[order_id]), events[-1].position)
 
 
