@@ -74,9 +74,9 @@ def grow_to(target: int, template: int) -> int:
 def rebuild() -> None:
     from django.db import connections
 
-    from orders_read import runner
+    from orders_read import rebuilds
 
-    runner.projections_rebuild()
+    rebuilds.projections_rebuild()
     connections.close_all()
 
 

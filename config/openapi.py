@@ -110,6 +110,14 @@ AS_OF_POSITION = OpenApiParameter(
     "the position of its last event at or before the instant; 0 for none).",
     response=[200, 304],
 )
+PARKED = OpenApiParameter(
+    "X-Parked",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="`true` when the order's events are parked in its projection (a handler "
+    "failed on one): the answer is its last good state until they apply.",
+    response=[200],
+)
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,

@@ -15,7 +15,12 @@ from eventlog import store
 from eventlog.models import Event
 
 from .models import CustomerSummary, OrderView, ProductSales
-from .projectors import CustomerSummaryProjector, OrderViewProjector, ProductSalesProjector
+from .projectors import (
+    CustomerSummaryProjector,
+    HandlerFailed,
+    OrderViewProjector,
+    ProductSalesProjector,
+)
 from .snapshots import state_at
 
 WRITE_DB = "default"
@@ -47,8 +52,19 @@ def order_as_of(*, order_id: UUID, instant: datetime) -> AsOf | None:
     if not events:
         return None
     projector = OrderViewProjector(complete=True)
-    projector.apply(events, save=False)  # apply() upcasts each event first
-    return AsOf(OrderView(**projector.rows[order_id]), events[-1].position)
+    try:
+        projector.apply(events, save=False)  # apply() upcasts each event first
+        parked = False
+    except HandlerFailed as failed:
+        # As the live projection parks it: the last good state, marked as parked.
+        if not failed.index:
+            return None  # its first event is parked: live, it has no row either
+        projector = OrderViewProjector(complete=True)
+        projector.apply(events[: failed.index], save=False)
+        events, parked = events[: failed.index], True
+    order = OrderView(**projector.rows[order_id])
+    order.parked = parked
+    return AsOf(order, events[-1].position)
 
 
 def product_sales_as_of(*, instant: datetime) -> AsOf:

@@ -25,6 +25,7 @@ from .selectors import (
     order_get,
     order_history_list,
     order_list,
+    order_parked_get,
     product_sales_list,
     projection_status_list,
 )
@@ -35,6 +36,8 @@ def get_order(query: GetOrder):
     # Someone else's order is "not found": its existence is not the viewer's business.
     if order is None or not query.viewer.may_see(order.customer_id):
         raise NotFound(f"Order {query.order_id} not found.")
+    # A parked stream's row is its last good state: the answer says so.
+    order.parked = order_parked_get(order_id=query.order_id)
     return order
 
 

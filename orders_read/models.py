@@ -76,19 +76,93 @@ class ProductSales(models.Model):
 
 
 class Checkpoint(models.Model):
-    """How far one projection has got through the event log, and why it stopped if it did."""
+    """How far one projection's live read model has got through the event log.
+
+    A projection without one has never been built: it is built in the background (a
+    Rebuild of kind "build") and its endpoints answer 503 until the build is swapped in.
+    """
 
     name = models.CharField(max_length=64, primary_key=True)
     position = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.TextField(blank=True, default="")
-    error_position = models.BigIntegerField(null=True, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    # A failing projection is not retried by sweeps and nudges before this time.
-    retry_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position}"
+
+
+class ParkedStream(models.Model):
+    """A stream a projection could not apply: the failing event and every later one of it.
+
+    The projection goes on with the other streams; the parked events are retried in
+    stream order (with backoff, or on demand) until they apply, then the row goes.
+    `projection` is a projection's name, or the label of a generation being rebuilt.
+    """
+
+    projection = models.CharField(max_length=80)
+    stream_id = models.UUIDField()
+    position = models.BigIntegerField()  # of the first event not applied
+    version = models.PositiveIntegerField()  # its version in the stream
+    event_type = models.CharField(max_length=100)
+    error = models.TextField()
+    traceback = models.TextField(blank=True, default="")
+    attempts = models.PositiveIntegerField(default=1)
+    parked_at = models.DateTimeField()
+    retry_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["projection", "stream_id"], name="parked_stream_once")
+        ]
+        indexes = [models.Index(fields=["projection", "retry_at"], name="parked_stream_due")]
+
+    def __str__(self) -> str:
+        return f"{self.projection}: stream {self.stream_id} parked at {self.position}"
+
+
+class Rebuild(models.Model):
+    """A new generation of one projection's read model, built beside the live one.
+
+    Kinds: "rebuild" (swapped in when it reaches the head), "verify" (compared with the
+    live model at the live checkpoint, then dropped) and "build" (a projection that has
+    no checkpoint yet: built in place, its endpoints answering 503 meanwhile). At most one
+    is active per projection. `position` advances with the new generation's rows, in the
+    same transaction, so a killed builder resumes where it stopped.
+    """
+
+    QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+    ACTIVE = (QUEUED, RUNNING)
+    KINDS = ("rebuild", "verify", "build")
+
+    projection = models.CharField(max_length=64)
+    kind = models.CharField(max_length=16, choices=[(k, k) for k in KINDS])
+    status = models.CharField(
+        max_length=16, choices=[(s, s) for s in (QUEUED, RUNNING, DONE, FAILED)], default=QUEUED
+    )
+    position = models.BigIntegerField(default=0)
+    head = models.BigIntegerField(default=0)  # the log's head at the last progress update
+    events_done = models.BigIntegerField(default=0)
+    indexed = models.BooleanField(default=False)  # the new table has its secondary indexes
+    created_at = models.DateTimeField()
+    started_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.TextField(blank=True, default="")  # a verify's summary, or the error
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["projection"],
+                condition=models.Q(status__in=("queued", "running")),
+                name="one_active_rebuild",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.projection} ({self.status}) @ {self.position}"
+
+    @property
+    def active(self) -> bool:
+        return self.status in self.ACTIVE
 
 
 class SnapshotEncoder(json.JSONEncoder):

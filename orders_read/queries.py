@@ -153,3 +153,22 @@ class ReadModelBehind(QueryError):
     @property
     def headers(self) -> dict[str, str]:
         return {**super().headers, "Retry-After": str(self.retry_after_seconds)}
+
+
+class ReadModelBuilding(QueryError):
+    """A projection the query reads has never been built: it is being built now."""
+
+    status = 503
+    problem_type = "read-model-building"
+    retry_after_seconds = 5
+
+    def __init__(self, projections: list[str]) -> None:
+        super().__init__(
+            f"The read model of {', '.join(projections)} is being built from the event log; "
+            "retry shortly (GET /api/projections/ shows its progress)."
+        )
+        self.projections = projections
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {**super().headers, "Retry-After": str(self.retry_after_seconds)}

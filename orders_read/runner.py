@@ -1,9 +1,14 @@
-"""Run projections: one batch and its checkpoint advance per read-DB transaction."""
+"""Run projections: one batch and its checkpoint advance per read-DB transaction.
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import timedelta
+A handler that fails on an event parks that event's stream for the projection
+(`orders_read.parking`) and the batch is applied again without it: one bad order
+holds up only itself. Parked streams are retried here too, under the same checkpoint
+lock as catch-up, so a stream's events always apply in order.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
 
 from django.conf import settings
 from django.db import (
@@ -18,22 +23,16 @@ from django.utils import timezone
 
 from eventlog import store
 
-from .models import Checkpoint
-from .projectors import PROJECTORS, HandlerFailed, Projector
-from .snapshots import apply_with_snapshots, snapshots_reset
+from . import parking
+from .models import Checkpoint, ParkedStream
+from .parking import Failure, StreamFailed
+from .projectors import PROJECTORS, HandlerFailed, Projector, Recorded
+from .snapshots import apply_with_snapshots
 
 READ_DB = "read"
-MAX_BACKOFF_SECONDS = 300
-ERROR_TEXT_LIMIT = 2000
-# A rebuild reads the log in pages of at least this many events (unless told a size),
-# and holds at most
-# this many rows per projection in memory before it reads them back from the table.
-REBUILD_BATCH_SIZE = 10_000
-REBUILD_ROWS_HELD = 500_000
 # Trouble with the connection or a lock, not with the data: retried as a whole.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
-
-Progress = Callable[[int, int], None]
+backoff_seconds = parking.backoff_seconds
 
 
 class UnknownProjection(LookupError):
@@ -44,32 +43,13 @@ class StaleCheckpoint(Exception):
     """The checkpoint moved under a runner: its work is stale and was rolled back."""
 
 
-class _BatchRefused(Exception):
+class BatchRefused(Exception):
     """The database refused a batch's writes (not a transient error)."""
 
     def __init__(self, size: int, last_position: int) -> None:
         super().__init__(f"A batch of {size} events up to position {last_position} was refused.")
         self.size = size
         self.last_position = last_position
-
-
-class ProjectionFailed(Exception):
-    """A projector handler failed: the projection stopped just before `position`."""
-
-    def __init__(self, name: str, position: int, error: str, attempts: int) -> None:
-        super().__init__(f"Projection {name} stopped at position {position}: {error}")
-        self.name = name
-        self.position = position
-        self.attempts = attempts
-
-    @property
-    def retry_in(self) -> int:
-        return backoff_seconds(self.attempts)
-
-
-def backoff_seconds(attempts: int) -> int:
-    """Return how long to wait before retrying after `attempts` failures in a row."""
-    return min(2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
 
 
 def projection_names(names: list[str] | None = None) -> list[str]:
@@ -80,27 +60,55 @@ def projection_names(names: list[str] | None = None) -> list[str]:
     return list(names) if names else list(PROJECTORS)
 
 
+def checkpoint_positions() -> dict[str, int]:
+    """Return {projection: position} of the projections that have a live read model."""
+    return dict(Checkpoint.objects.using(READ_DB).values_list("name", "position"))
+
+
 def projections_behind(position: int) -> list[str]:
     """Return the projections whose checkpoint has not reached `position` yet."""
-    reached = dict(Checkpoint.objects.using(READ_DB).values_list("name", "position"))
+    reached = checkpoint_positions()
     return [name for name in PROJECTORS if reached.get(name, 0) < position]
+
+
+def projection_apply(
+    projector: Projector, events: Sequence[Recorded], *, save: bool = True, snapshots: bool = True
+) -> None:
+    """Apply the events of streams not parked for the projector; raise StreamFailed.
+
+    In the caller's transaction; on StreamFailed nothing of the batch is written, and
+    the projector's rows in memory are no longer to be trusted.
+    """
+    events = parking.without_parked(projector.label, events)
+    try:
+        if snapshots:
+            apply_with_snapshots(projector, events, save=save)
+        else:
+            projector.apply(events, save=save)
+    except HandlerFailed as exc:
+        raise StreamFailed(Failure(events[exc.index], exc.error)) from exc.error
 
 
 def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool = False) -> int:
     """Apply every event after the checkpoint, batch by batch; return how many were read.
 
-    A failing projection is skipped until its retry time unless `force` is given.
-    Raise ProjectionFailed (after committing the events before the failing one).
+    A projection that has never been built (no checkpoint) is built first, in place,
+    by `rebuilds.projection_build`. `force` also retries its parked streams now.
     """
     projector = PROJECTORS[projection_names([name])[0]]
+    if not Checkpoint.objects.using(READ_DB).filter(name=name).exists():
+        from .rebuilds import projection_build  # it runs batches through this module
+
+        return projection_build(name, batch_size=batch_size)
+    if force:
+        parked_retry(name, force=True)
     size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
-    _checkpoint_ensure(name)
     done, step = 0, size
     refused_until = 0  # the end of the last refused batch: smaller steps until past it
     while True:
         try:
-            count, last = _batch_run(projector, step, force)
-        except _BatchRefused as refused:
+            count, last = _batch_run(projector, step)
+        except BatchRefused as refused:
             # The database refused a row: bisect the refused range to find which one.
             # Halving keeps the batch runs logarithmic in the batch size, and the good
             # events before the culprit commit on the way.
@@ -110,126 +118,112 @@ def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool
         done += count
         if count < step:
             return done  # a short batch: the log's head was reached when it was read
-        force = False  # the failure, if any, is behind us now
         if last >= refused_until:
             step = size
 
 
-def projection_rebuild(
-    name: str, *, batch_size: int | None = None, progress: Progress | None = None
-) -> int:
-    """Empty one read model and replay the whole log into it; return how many events."""
-    return projections_rebuild([name], batch_size=batch_size, progress=progress)
-
-
-def projections_rebuild(
-    names: list[str] | None = None,
-    *,
-    batch_size: int | None = None,
-    progress: Progress | None = None,
-) -> int:
-    """Empty the read models and replay the whole log into all of them in one pass.
-
-    It is one read-DB transaction holding every checkpoint lock: readers see the old
-    models until it commits, and runners wait instead of interleaving with the replay.
-    The log is read once for all the projections, and the rows stay in memory (up to
-    REBUILD_ROWS_HELD per projection), so the tables are only written, never read back.
-    """
-    chosen = sorted(projection_names(names))
-    size = batch_size or max(settings.ORDINAL_PROJECTION_BATCH_SIZE, REBUILD_BATCH_SIZE)
-    for name in chosen:
-        _checkpoint_ensure(name)
-    with _collector_paused(), transaction.atomic(using=READ_DB):
-        checkpoints = [_checkpoint_lock(name) for name in chosen]  # in name order, always
-        projectors = [PROJECTORS[name](complete=True) for name in chosen]
-        for projector in projectors:
-            projector.reset()
-        # The snapshots are taken anew at the same points as the replay passes them.
-        snapshots_reset(chosen)
-        head, position, done = store.head_position(), 0, 0
-        while events := store.read_all(position, size, metadata=False):
-            for projector in projectors:
-                apply_with_snapshots(projector, events, save=False)
-                _rebuild_spill(projector)
-            position, done = events[-1].position, done + len(events)
-            if progress is not None:
-                progress(position, max(head, position))
-        for projector, checkpoint in zip(projectors, checkpoints, strict=True):
-            projector.save()
-            _checkpoint_advance(checkpoint, position)
-    return done
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector: a rebuild holds many rows and makes no cycles.
-
-    Otherwise its full collections, triggered by allocations and walking every row
-    held, cost about a third of a rebuild's time.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
-def _rebuild_spill(projector: Projector) -> None:
-    """Write rows out as they pile up, and let go of them past the memory bound."""
-    if len(projector.rows) >= REBUILD_ROWS_HELD:
-        projector.forget()
-    elif len(projector.changed) >= REBUILD_ROWS_HELD // 10:
-        projector.save()
-
-
-def _batch_run(projector: type[Projector], size: int, force: bool) -> tuple[int, int]:
+def _batch_run(projector: type[Projector], size: int) -> tuple[int, int]:
     """Apply up to `size` events after the checkpoint; return (how many, last position)."""
+    failures: list[Failure] = []
+    while True:
+        try:
+            return _batch_attempt(projector, size, failures)
+        except StreamFailed as failed:
+            # Rolled back whole: the next attempt parks the stream and goes on without it.
+            failures.append(failed.failure)
+
+
+def _batch_attempt(
+    projector: type[Projector], size: int, failures: list[Failure]
+) -> tuple[int, int]:
     name = projector.name
     with transaction.atomic(using=READ_DB):
-        checkpoint = _checkpoint_lock(name)
-        if checkpoint.retry_at and checkpoint.retry_at > timezone.now() and not force:
-            return 0, checkpoint.position
+        checkpoint = checkpoint_lock(name)
+        for failure in failures:
+            parking.park(name, failure)
         rows = store.read_all(checkpoint.position, size, metadata=False)
         if not rows:
             return 0, checkpoint.position
         try:
-            # A savepoint, so a failed handler leaves the transaction usable.
+            # A savepoint, so a refused write leaves the transaction usable.
             with transaction.atomic(using=READ_DB):
-                apply_with_snapshots(projector(), rows)
+                projection_apply(projector(), rows)
         except TRANSIENT_ERRORS:
             raise  # the task retries the whole batch
-        except HandlerFailed as exc:
-            failure = exc
         except DatabaseError as exc:
             if len(rows) > 1:
-                raise _BatchRefused(len(rows), rows[-1][0]) from exc
-            failure = HandlerFailed(0, rows[0][0], exc)
-        else:
-            _checkpoint_advance(checkpoint, rows[-1][0])
-            return len(rows), rows[-1][0]
-        # Keep the events before the failing one; stop at it, recorded, never skipped.
-        if failure.index:
-            apply_with_snapshots(projector(), rows[: failure.index])
-            _checkpoint_advance(checkpoint, rows[failure.index - 1][0])
-        error = f"{type(failure.error).__name__}: {failure.error}"
-        attempts = _checkpoint_fail(checkpoint, failure.position, error)
-        failed = ProjectionFailed(name, failure.position, error, attempts)
-    raise failed
+                raise BatchRefused(len(rows), rows[-1].position) from exc
+            parking.park(name, Failure(rows[0], exc))
+        checkpoint_advance(checkpoint, rows[-1].position)
+        return len(rows), rows[-1].position
 
 
-def _checkpoint_ensure(name: str) -> None:
-    if Checkpoint.objects.using(READ_DB).filter(name=name).exists():
-        return
+@dataclass
+class RetryOutcome:
+    """What a retry of parked streams did."""
+
+    applied: list[UUID] = field(default_factory=list)  # streams applied and un-parked
+    failed: list[str] = field(default_factory=list)  # "stream: error" of those still parked
+
+    def summary(self) -> str:
+        text = f"{len(self.applied)} stream(s) applied"
+        if self.failed:
+            text += f", {len(self.failed)} still parked: " + "; ".join(self.failed[:5])
+        return text
+
+
+def parked_retry(
+    name: str, *, force: bool = False, stream_ids: Sequence[UUID] | None = None
+) -> RetryOutcome:
+    """Retry the projection's parked streams that are due (all, if forced), in stream order.
+
+    Under the checkpoint lock, each stream's parked events up to the checkpoint apply
+    in order; a stream that applies whole is un-parked (its later events flow with the
+    rest), one that fails again keeps the events before the failure and waits longer.
+    """
+    projector = PROJECTORS[projection_names([name])[0]]
+    outcome = RetryOutcome()
+    with transaction.atomic(using=READ_DB):
+        checkpoint = checkpoint_lock(name, create=False)
+        if checkpoint is None:
+            return outcome
+        for parked in parking.parked_due(name, force=force):
+            if stream_ids is not None and parked.stream_id not in stream_ids:
+                continue
+            _parked_stream_retry(projector, parked, checkpoint.position, outcome)
+    return outcome
+
+
+def _parked_stream_retry(
+    projector: type[Projector], parked: ParkedStream, upto: int, outcome: RetryOutcome
+) -> None:
+    events = [
+        e for e in store.read_stream(parked.stream_id) if parked.position <= e.position <= upto
+    ]
     try:
         with transaction.atomic(using=READ_DB):
-            Checkpoint.objects.using(READ_DB).create(name=name)
-    except IntegrityError:
-        pass  # another runner created it first
+            _apply_stream(projector, events)
+    except (HandlerFailed, DatabaseError) as exc:
+        if isinstance(exc, TRANSIENT_ERRORS):
+            raise
+        index = exc.index if isinstance(exc, HandlerFailed) else 0
+        error = exc.error if isinstance(exc, HandlerFailed) else exc
+        if index:
+            with transaction.atomic(using=READ_DB):
+                _apply_stream(projector, events[:index])
+        parking.parked_failed_again(parked, Failure(events[index], error))
+        outcome.failed.append(f"{parked.stream_id}: {type(error).__name__}: {error}")
+        return
+    parked.delete()
+    outcome.applied.append(parked.stream_id)
 
 
-def _checkpoint_lock(name: str) -> Checkpoint:
+def _apply_stream(projector: type[Projector], events: Sequence[Recorded]) -> None:
+    # Late events of one stream: no projection snapshot is retaken for positions passed.
+    projector().apply(events)
+
+
+def checkpoint_lock(name: str, *, create: bool = True) -> Checkpoint | None:
     """Lock the checkpoint row until the transaction ends: one runner per projection.
 
     On PostgreSQL a second runner waits here, then reads the advanced position; on
@@ -238,38 +232,30 @@ def _checkpoint_lock(name: str) -> Checkpoint:
     query = Checkpoint.objects.using(READ_DB)
     if connections[READ_DB].features.has_select_for_update:
         query = query.select_for_update()
-    return query.get(name=name)
+    found = query.filter(name=name).first()
+    if found is None and create:
+        raise StaleCheckpoint(f"Projection {name} has no checkpoint any more.")
+    return found
 
 
-def _checkpoint_advance(checkpoint: Checkpoint, position: int) -> None:
-    """Move the checkpoint from where this runner read it (compare-and-set); clear errors."""
+def checkpoint_create(name: str, position: int) -> None:
+    """Record that the projection's live read model has reached `position` (a build's end)."""
+    try:
+        with transaction.atomic(using=READ_DB):
+            Checkpoint.objects.using(READ_DB).create(
+                name=name, position=position, updated_at=timezone.now()
+            )
+    except IntegrityError:
+        raise StaleCheckpoint(f"Projection {name} got a checkpoint meanwhile.") from None
+
+
+def checkpoint_advance(checkpoint: Checkpoint, position: int) -> None:
+    """Move the checkpoint from where this runner read it (compare-and-set)."""
     moved = (
         Checkpoint.objects.using(READ_DB)
         .filter(name=checkpoint.name, position=checkpoint.position)
-        .update(
-            position=position,
-            updated_at=timezone.now(),
-            last_error="",
-            error_position=None,
-            attempts=0,
-            retry_at=None,
-        )
+        .update(position=position, updated_at=timezone.now())
     )
     if moved != 1:
         raise StaleCheckpoint(f"Checkpoint {checkpoint.name} moved from {checkpoint.position}.")
     checkpoint.position = position
-
-
-def _checkpoint_fail(checkpoint: Checkpoint, position: int, error: str) -> int:
-    """Record the failing event and schedule its retry; return the attempts so far."""
-    same = checkpoint.error_position == position
-    attempts = checkpoint.attempts + 1 if same else 1
-    now = timezone.now()
-    Checkpoint.objects.using(READ_DB).filter(name=checkpoint.name).update(
-        last_error=error[:ERROR_TEXT_LIMIT],
-        error_position=position,
-        attempts=attempts,
-        retry_at=now + timedelta(seconds=backoff_seconds(attempts)),
-        updated_at=now,
-    )
-    return attempts

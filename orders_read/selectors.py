@@ -11,11 +11,13 @@ from eventlog.models import Event
 from orders_write.domain.upcasting import upcast
 
 from .filters import OrderFilters
-from .models import Checkpoint, CustomerSummary, OrderView, ProductSales
+from .models import Checkpoint, CustomerSummary, OrderView, ParkedStream, ProductSales, Rebuild
 from .pagination import Page, keyset_page
 from .projectors import PROJECTORS
+from .rebuilds import rebuild_progress
 
 READ_DB = "read"
+ORDER_VIEW = "order_view"
 
 
 def order_get(*, order_id: UUID) -> OrderView | None:
@@ -62,17 +64,33 @@ def order_history_list(*, order_id: UUID) -> list[dict[str, Any]]:
     ]
 
 
-def checkpoint_position_get(*, names: tuple[str, ...]) -> int:
-    """Return how far the slowest of the named projections has got (0 if one never ran)."""
-    positions = dict(
+def checkpoint_positions_get(*, names: tuple[str, ...]) -> dict[str, int]:
+    """Return the named projections' positions; one missing was never built."""
+    return dict(
         Checkpoint.objects.using(READ_DB).filter(name__in=names).values_list("name", "position")
     )
+
+
+def checkpoint_position_get(*, names: tuple[str, ...]) -> int:
+    """Return how far the slowest of the named projections has got (0 if one never ran)."""
+    positions = checkpoint_positions_get(names=names)
     return min((positions.get(name, 0) for name in names), default=0)
 
 
+def order_parked_get(*, order_id: UUID) -> bool:
+    """Tell whether the order's stream is parked in the order view (its row: last good state)."""
+    return (
+        ParkedStream.objects.using(READ_DB)
+        .filter(projection=ORDER_VIEW, stream_id=order_id)
+        .exists()
+    )
+
+
 def projection_status_list() -> list[dict[str, Any]]:
-    """Return each projection's position, lag behind the log's head, and last error."""
+    """Return each projection's position, lag, parked streams and any rebuild under way."""
     checkpoints = Checkpoint.objects.using(READ_DB).in_bulk(list(PROJECTORS))
+    parked = _parked_by_projection()
+    builds = _latest_rebuilds()
     head, now = store.head_position(), timezone.now()
     statuses = []
     for name in PROJECTORS:
@@ -82,10 +100,14 @@ def projection_status_list() -> list[dict[str, Any]]:
             behind.aggregate(at=Min("recorded_at"))["at"] if head > checkpoint.position else None
         )
         lag_events = behind.count() if oldest is not None else 0
-        if checkpoint.last_error:
-            status = "failing"
+        count, newest = parked.get(name, (0, None))
+        if name not in checkpoints and head:
+            status = "building"
+        elif count:
+            status = "degraded"
         else:
             status = "catching_up" if lag_events else "up_to_date"
+        build = builds.get(name)
         statuses.append(
             {
                 "name": name,
@@ -94,18 +116,41 @@ def projection_status_list() -> list[dict[str, Any]]:
                 "lag_events": lag_events,
                 "lag_seconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
                 "status": status,
-                "last_error": _error(checkpoint),
+                "parked_streams": count,
+                "last_error": _error(newest),
+                "rebuild": rebuild_progress(build) if build is not None else None,
             }
         )
     return statuses
 
 
-def _error(checkpoint: Checkpoint) -> dict[str, Any] | None:
-    if not checkpoint.last_error:
+def _parked_by_projection() -> dict[str, tuple[int, ParkedStream]]:
+    """Return {projection: (parked streams, the most recently parked one)}."""
+    found: dict[str, tuple[int, ParkedStream]] = {}
+    for parked in ParkedStream.objects.using(READ_DB).filter(projection__in=list(PROJECTORS)):
+        count, newest = found.get(parked.projection, (0, parked))
+        if parked.parked_at > newest.parked_at:
+            newest = parked
+        found[parked.projection] = (count + 1, newest)
+    return found
+
+
+def _latest_rebuilds() -> dict[str, Rebuild]:
+    """Return each projection's active rebuild, or else its most recent one."""
+    latest: dict[str, Rebuild] = {}
+    for build in Rebuild.objects.using(READ_DB).order_by("created_at", "pk"):
+        if build.active or not latest.get(build.projection, build).active:
+            latest[build.projection] = build
+    return latest
+
+
+def _error(parked: ParkedStream | None) -> dict[str, Any] | None:
+    if parked is None:
         return None
     return {
-        "message": checkpoint.last_error,
-        "position": checkpoint.error_position,
-        "attempts": checkpoint.attempts,
-        "retry_at": checkpoint.retry_at,
+        "message": parked.error,
+        "position": parked.position,
+        "stream_id": parked.stream_id,
+        "attempts": parked.attempts,
+        "retry_at": parked.retry_at,
     }

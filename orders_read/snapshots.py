@@ -69,7 +69,7 @@ def apply_with_snapshots(
     if projector.snapshot_rows is None:
         projector.apply(events, save=save)
         return
-    every, previous = snapshot_every(), snapshot_last(projector.name)
+    every, previous = snapshot_every(), snapshot_last(projector.label)
     start = 0
     for index, event in enumerate(events):
         if event.position - (previous or 0) < every:
@@ -124,8 +124,8 @@ def snapshot_take(projector: Projector, position: int, changed: set[Hashable] | 
     # Only a runner that lost its lock could find this snapshot taken (by the runner
     # that holds it now, with the same rows): its checkpoint compare-and-set then rolls it
     # all back, so it must get that far (no error here).
-    if _header_insert(projector.name, position):
-        _rows_insert(projector.name, position, rows)
+    if _header_insert(projector.label, position):
+        _rows_insert(projector.label, position, rows)
 
 
 def _header_insert(name: str, position: int) -> bool:
@@ -226,3 +226,10 @@ def state_at(
 def _decoded(model, data: Row) -> Row:
     # Each field parses its own JSON form back (datetimes, decimals); JSON fields stay.
     return {f.attname: f.to_python(data[f.attname]) for f in model._meta.concrete_fields}
+
+
+def snapshots_relabel(old: str, new: str) -> None:
+    """Replace the snapshots recorded under `new` with those under `old` (a swap)."""
+    snapshots_reset([new])
+    ProjectionSnapshotRow.objects.using(READ_DB).filter(projection=old).update(projection=new)
+    ProjectionSnapshot.objects.using(READ_DB).filter(projection=old).update(projection=new)

@@ -10,8 +10,8 @@ from django.utils import timezone
 from config.logging import correlation_id as current_correlation_id
 from eventlog import store
 
-from . import runner
-from .models import Checkpoint
+from . import rebuilds, runner
+from .models import ParkedStream
 
 logger = logging.getLogger(__name__)
 
@@ -31,31 +31,71 @@ MAX_RETRIES = 8
 def projection_catch_up(
     self, name: str, force: bool = False, correlation_id: str | None = None
 ) -> int:
-    """Catch one projection up to the head of the event log.
+    """Catch one projection up to the head of the event log (building it if it never was).
 
     `correlation_id` names the work that queued the task; `config.celery_app` logs the
     task's lines under it.
     """
     try:
         done = runner.projection_catch_up(name, force=force)
-    except runner.ProjectionFailed as failure:
-        logger.error("%s (attempt %d)", failure, failure.attempts)
-        countdown, error = failure.retry_in, None
     except TRANSIENT_ERRORS as exc:
-        logger.warning("Projection %s: transient error, will retry: %s", name, exc)
-        countdown = get_exponential_backoff_interval(
-            factor=1, retries=self.request.retries, maximum=60, full_jitter=True
-        )
-        error = exc
-    else:
-        logger.debug("Projection %s applied %d event(s).", name, done)
-        return done
-    if self.request.is_eager:
+        return _retry_later(self, f"Projection {name}", exc)
+    logger.debug("Projection %s applied %d event(s).", name, done)
+    return done
+
+
+@shared_task(
+    name="orders_read.projection_parked_retry",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+)
+def projection_parked_retry(
+    self, name: str, force: bool = False, correlation_id: str | None = None
+) -> None:
+    """Retry the projection's parked streams whose time has come (all of them if forced)."""
+    try:
+        outcome = runner.parked_retry(name, force=force)
+    except TRANSIENT_ERRORS as exc:
+        return _retry_later(self, f"Parked streams of {name}", exc)
+    if outcome.applied or outcome.failed:
+        logger.info("Projection %s, parked streams: %s.", name, outcome.summary())
+    return None
+
+
+@shared_task(
+    name="orders_read.projection_rebuild_run",
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+    max_retries=MAX_RETRIES,
+)
+def projection_rebuild_run(self, rebuild_id: int, correlation_id: str | None = None) -> int:
+    """Run a queued (or interrupted) rebuild, verify or build to its end.
+
+    A worker killed midway loses nothing: the task is delivered again (acks_late), or
+    the sweep sends it again once the rebuild has stood still for a while, and the
+    rebuild resumes from its last committed position.
+    """
+    try:
+        return rebuilds.rebuilds_run([rebuild_id])
+    except TRANSIENT_ERRORS as exc:
+        return _retry_later(self, f"Rebuild {rebuild_id}", exc)
+
+
+def _retry_later(task, what: str, exc: Exception):
+    logger.warning("%s: transient error, will retry: %s", what, exc)
+    if task.request.is_eager:
         # Never retry inside the web request: the next nudge or sweep will.
         return 0
-    # Bounded; past the last retry the sweep goes on retrying (a failing projection
-    # after its backoff), so an event is delayed at worst, never skipped.
-    raise self.retry(exc=error, countdown=countdown)
+    countdown = get_exponential_backoff_interval(
+        factor=1, retries=task.request.retries, maximum=60, full_jitter=True
+    )
+    # Bounded; past the last retry the sweep goes on, so work is delayed, never lost.
+    raise task.retry(exc=exc, countdown=countdown)
 
 
 @shared_task(
@@ -68,44 +108,57 @@ def projections_catch_up(correlation_id: str | None = None, position: int | None
     """Catch every projection up.
 
     The sweep (no `position`) sends one task per projection that has work (behind the
-    head, and not waiting for its retry time), so one failing projection holds up no
-    other; with nothing to do it logs at DEBUG only, every few seconds. A command's
-    nudge names the position it committed: projections already past it are done (an
-    earlier task took it along), the others catch up here, one after another, so a
-    burst of commands costs one catch-up, not one per command and projection. Each
-    carries on the correlation id: the command's that nudged, or the beat tick's.
+    head, or never built), one per projection with parked streams due for a retry, and
+    one per rebuild that lost its builder; so one slow projection holds up no other.
+    With nothing to do it logs at DEBUG only, every few seconds. A command's nudge
+    names the position it committed: projections already past it are done (an earlier
+    task took it along), the others catch up here, one after another, so a burst of
+    commands costs one catch-up, not one per command and projection; a projection that
+    was never built gets a task of its own (a build is long). Each carries on the
+    correlation id: the command's that nudged, or the beat tick's.
     """
+    correlation = current_correlation_id.get()
     if position is None:
-        due = _projections_due()
-        if not due:
-            logger.debug("Sweep: every projection is at the head of the log.")
-            return
-        logger.info("Sweep: %s behind the head of the log; catching up.", ", ".join(due))
-        for name in due:
-            projection_catch_up.delay(name, correlation_id=current_correlation_id.get())
+        _sweep(correlation)
         return
     behind = runner.projections_behind(position)
+    built = runner.checkpoint_positions()
     logger.debug("Nudge for position %d: %s behind.", position, ", ".join(behind) or "none")
     for name in behind:
+        if name not in built:
+            projection_catch_up.delay(name, correlation_id=correlation)
+            continue
         try:
             done = runner.projection_catch_up(name)
-        except runner.ProjectionFailed as failure:
-            # Recorded with its retry time; the sweep retries it then.
-            logger.error("%s (attempt %d)", failure, failure.attempts)
         except TRANSIENT_ERRORS as exc:
             logger.warning("Projection %s: transient error, its own task retries: %s", name, exc)
-            projection_catch_up.delay(name, correlation_id=current_correlation_id.get())
+            projection_catch_up.delay(name, correlation_id=correlation)
         else:
             logger.debug("Projection %s applied %d event(s).", name, done)
 
 
-def _projections_due() -> list[str]:
-    """Return the projections behind the head of the log, but those waiting to retry."""
+def _sweep(correlation: str | None) -> None:
     behind = runner.projections_behind(store.head_position())
-    waiting = Checkpoint.objects.using(runner.READ_DB).filter(
-        name__in=behind, retry_at__gt=timezone.now()
+    parked = sorted(
+        set(
+            ParkedStream.objects.using(runner.READ_DB)
+            .filter(retry_at__lte=timezone.now(), projection__in=runner.projection_names())
+            .values_list("projection", flat=True)
+        )
     )
-    return sorted(set(behind) - set(waiting.values_list("name", flat=True)))
+    stale = rebuilds.rebuilds_stale()
+    if not (behind or parked or stale):
+        logger.debug("Sweep: every projection is at the head of the log.")
+        return
+    if behind:
+        logger.info("Sweep: %s behind the head of the log; catching up.", ", ".join(behind))
+    for name in behind:
+        projection_catch_up.delay(name, correlation_id=correlation)
+    for name in parked:
+        projection_parked_retry.delay(name, correlation_id=correlation)
+    for build in stale:
+        logger.warning("Sweep: %s has not moved for a while; resuming it.", build)
+        projection_rebuild_run.delay(build.pk, correlation_id=correlation)
 
 
 # After a failed publish, commands skip the broker for this long: each attempt costs

@@ -1,18 +1,18 @@
-"""Check a live read model against a replay of the event log, without changing it."""
+"""Compare a live read model with a new generation replayed from the log, row by row."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
-from django.db import DatabaseError, connections, models, transaction
+from django.db import connections, models
+from django.db.models.functions import Collate
 
-from eventlog import store
-
-from .models import Checkpoint
-from .projectors import PROJECTORS, HandlerFailed
+from .models import ParkedStream
 
 READ_DB = "read"
 EXAMPLES = 5
+KEPT = 100  # differences kept by kind (all are counted)
+CHUNK = 5000
 
 
 @dataclass
@@ -26,15 +26,27 @@ class Verification:
     missing: list[str] = field(default_factory=list)  # in the replay, not live
     extra: list[str] = field(default_factory=list)  # live, not in the replay
     changed: dict[str, list[str]] = field(default_factory=dict)  # key -> differing fields
+    counts: dict[str, int] = field(default_factory=lambda: {"missing": 0, "extra": 0, "changed": 0})
+    parked: str = ""  # how the parked streams differ, if they do
     error: str = ""
 
     @property
     def matches(self) -> bool:
-        return not (self.missing or self.extra or self.changed or self.error)
+        return not (self.differences or self.parked or self.error)
 
     @property
     def differences(self) -> int:
-        return len(self.missing) + len(self.extra) + len(self.changed)
+        return sum(self.counts.values())
+
+    def note(self, kind: str, key: Any, fields: list[str] | None = None) -> None:
+        """Count one differing row, and keep it as an example while there are few."""
+        self.counts[kind] += 1
+        if self.counts[kind] > KEPT:
+            return
+        if kind == "changed":
+            self.changed[str(key)] = fields or []
+        else:
+            getattr(self, kind).append(str(key))
 
     def summary(self) -> str:
         """Return one line a person can act on."""
@@ -45,78 +57,59 @@ class Verification:
             return f"{self.name}: the replay failed {where}: {self.error}"
         if self.matches:
             return f"{self.name}: matches the event log ({self.rows} rows) {where}"
-        parts = [f"{len(self.missing)} missing", f"{len(self.extra)} extra"]
-        parts.append(f"{len(self.changed)} changed")
+        if not self.differences:
+            return f"{self.name}: MISMATCH {where}: {self.parked}"
+        parts = ", ".join(f"{count} {kind}" for kind, count in self.counts.items())
         examples = [f"{key} ({', '.join(fields)})" for key, fields in self.changed.items()]
         examples += [f"{key} (missing)" for key in self.missing]
         examples += [f"{key} (extra)" for key in self.extra]
         shown = "; ".join(examples[:EXAMPLES])
-        return (
-            f"{self.name}: MISMATCH {where}: {self.differences} row(s) differ "
-            f"({', '.join(parts)}), e.g. {shown}"
+        text = (
+            f"{self.name}: MISMATCH {where}: {self.differences} row(s) differ ({parts}), "
+            f"e.g. {shown}"
         )
+        return f"{text}; {self.parked}" if self.parked else text
 
 
-class _Discard(Exception):
-    """Roll the replay back once it has been read."""
+def tables_compare(
+    result: Verification, live: type[models.Model], replayed: type[models.Model]
+) -> None:
+    """Compare two tables of one read model, both read in primary-key order, a chunk at a time."""
+    live_rows, new_rows = _ordered(live), _ordered(replayed)
+    pk = live._meta.pk.attname
+    old, new = next(live_rows, None), next(new_rows, None)
+    while old is not None or new is not None:
+        if new is None or (old is not None and old[pk] < new[pk]):
+            result.note("extra", old[pk])
+            old = next(live_rows, None)
+            continue
+        result.rows += 1
+        if old is None or new[pk] < old[pk]:
+            result.note("missing", new[pk])
+        else:
+            fields = [name for name, value in new.items() if old.get(name) != value]
+            if fields:
+                result.note("changed", new[pk], fields)
+            old = next(live_rows, None)
+        new = next(new_rows, None)
 
 
-def projection_verify(name: str, *, batch_size: int | None = None) -> Verification:
-    """Replay the log into a scratch copy of the projection's model and compare it.
-
-    One read-DB transaction holds the checkpoint lock, so no runner moves the model
-    meanwhile; the replay runs in a savepoint that is always rolled back, so the
-    live model is untouched. Events after the live checkpoint are not replayed: a
-    lagging model is reported as lagging, not as a mismatch.
-    """
-    projector = PROJECTORS[name]
-    size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
-    model = projector.model
-    with transaction.atomic(using=READ_DB):
-        checkpoint = _checkpoint_lock(name)
-        result = Verification(name, checkpoint.position, store.head_position())
-        live = _rows(model)
-        try:
-            with transaction.atomic(using=READ_DB):
-                projector.reset()
-                position = 0
-                while position < checkpoint.position:
-                    rows = store.read_all(position, size, metadata=False)
-                    rows = [row for row in rows if row[0] <= checkpoint.position]
-                    if not rows:
-                        break
-                    projector().apply(rows)
-                    position = rows[-1][0]
-                replayed = _rows(model)
-                raise _Discard
-        except _Discard:
-            pass
-        except (HandlerFailed, DatabaseError) as exc:
-            # The savepoint is rolled back: the live model and the transaction are intact.
-            result.error = f"{type(exc).__name__}: {exc}"
-            return result
-    _compare(result, live, replayed)
-    return result
+def _ordered(model: type[models.Model]) -> Iterator[dict[str, Any]]:
+    rows = model.objects.using(READ_DB).all()
+    pk = model._meta.pk
+    if connections[READ_DB].vendor == "postgresql" and isinstance(pk, models.CharField):
+        # Byte order, as Python compares the keys, whatever the database's collation.
+        return rows.order_by(Collate(pk.attname, "C")).values().iterator(CHUNK)
+    return rows.order_by(pk.attname).values().iterator(CHUNK)
 
 
-def _checkpoint_lock(name: str) -> Checkpoint:
-    # The same row lock the runner takes: runners wait while we compare.
-    query = Checkpoint.objects.using(READ_DB)
-    if connections[READ_DB].features.has_select_for_update:
-        query = query.select_for_update()
-    return query.get_or_create(name=name)[0]
-
-
-def _rows(model: type[models.Model]) -> dict[str, dict[str, Any]]:
-    key = model._meta.pk.attname
-    return {str(row[key]): row for row in model.objects.using(READ_DB).values()}
-
-
-def _compare(result: Verification, live: dict, replayed: dict) -> None:
-    result.rows = len(replayed)
-    result.missing = sorted(set(replayed) - set(live))
-    result.extra = sorted(set(live) - set(replayed))
-    for key in sorted(set(live) & set(replayed)):
-        fields = [f for f, value in replayed[key].items() if live[key].get(f) != value]
-        if fields:
-            result.changed[key] = fields
+def parked_compare(result: Verification, live_label: str, replayed_label: str) -> None:
+    """Note whether the replay parked the same streams, from the same events, as the live run."""
+    parked = ParkedStream.objects.using(READ_DB)
+    live = set(parked.filter(projection=live_label).values_list("stream_id", "position"))
+    replayed = set(parked.filter(projection=replayed_label).values_list("stream_id", "position"))
+    if live != replayed:
+        result.parked = (
+            f"parked streams differ: {len(replayed - live)} parked only in the replay, "
+            f"{len(live - replayed)} only live"
+        )

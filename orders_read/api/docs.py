@@ -6,6 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from config.openapi import (
     AS_OF_POSITION,
     ETAG,
+    PARKED,
     PROBLEM_DESCRIPTIONS,
     READ_POSITION,
     RETRY_AFTER,
@@ -16,7 +17,8 @@ from . import serializers as out
 
 READ_NOTE = (
     " Every answer carries `X-Read-Position`: the log position the read model had reached. "
-    "`?min_position=` waits for it (503 with Retry-After if it does not arrive in time)."
+    "`?min_position=` waits for it (503 with Retry-After if it does not arrive in time). "
+    "While a projection it reads is first being built, it answers 503 with Retry-After."
 )
 # History reads the event log, which holds every committed event: nothing to wait for.
 LOG_READ_NOTE = (
@@ -48,6 +50,7 @@ def documented(
     description: str = "",
     reads_log: bool = False,
     as_of: bool = False,
+    headers: tuple = (),
 ):
     """Describe a query action's GET in the OpenAPI schema (`as_of`: it takes ?as_of=)."""
     codes = sorted({400, 401, 429, 503, *errors} - {304})
@@ -63,7 +66,8 @@ def documented(
         operation_id=operation_id,
         parameters=[*(parameters or [out.ReadInput]), READ_POSITION, RETRY_AFTER]
         + ([ETAG] if 304 in errors else [])
-        + ([AS_OF_POSITION] if as_of else []),
+        + ([AS_OF_POSITION] if as_of else [])
+        + list(headers),
         responses=responses,
         tags=["queries"],
     )
@@ -93,8 +97,10 @@ order_detail = documented(
     errors=(304, 404),
     description="The owner or staff; others get 404. `ETag` is the order's version (then, "
     "with `as_of`; If-None-Match works alike). With `as_of`, an order not placed yet at "
-    "that instant is a 404.",
+    "that instant is a 404. `X-Parked: true` marks an order whose events are parked in its "
+    "projection: the answer is its last good state.",
     as_of=True,
+    headers=(PARKED,),
 )
 order_history = documented(
     "Get an order's events, from the event log",
@@ -123,9 +129,13 @@ product_sales = documented(
     as_of=True,
 )
 projection_status = documented(
-    "Show each projection's position, lag and last error",
+    "Show each projection's position, lag, parked streams and rebuild progress",
     out.ProjectionStatusOutput(many=True),
     operation_id="projections_list",
     errors=(403,),
-    description="Staff only.",
+    description="Staff only. `status` is `building` (never built yet: its endpoints answer "
+    "503), `catching_up`, `up_to_date` or `degraded` (streams parked). `last_error` is the "
+    "newest parked stream's error; `rebuild` the active (or else the last) rebuild, verify "
+    "or build, with its progress. It reads the checkpoints themselves, so it never waits: "
+    "`X-Read-Position` is the log's head.",
 )

@@ -166,8 +166,22 @@ class HistoryEventOutput(serializers.Serializer):
 class ProjectionErrorOutput(serializers.Serializer):
     message = serializers.CharField()
     position = serializers.IntegerField(allow_null=True)
+    stream_id = serializers.UUIDField()
     attempts = serializers.IntegerField()
     retry_at = serializers.DateTimeField(allow_null=True)
+
+
+class RebuildProgressOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=["rebuild", "verify", "build"])
+    status = serializers.ChoiceField(choices=["queued", "running", "done", "failed"])
+    position = serializers.IntegerField()
+    head = serializers.IntegerField()
+    percent = serializers.FloatField()
+    events_per_second = serializers.IntegerField(allow_null=True)
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    result = serializers.CharField()
 
 
 class ProjectionStatusOutput(serializers.Serializer):
@@ -176,5 +190,7 @@ class ProjectionStatusOutput(serializers.Serializer):
     head = serializers.IntegerField()
     lag_events = serializers.IntegerField()
     lag_seconds = serializers.FloatField()
-    status = serializers.CharField()
+    status = serializers.ChoiceField(choices=["building", "catching_up", "up_to_date", "degraded"])
+    parked_streams = serializers.IntegerField()
     last_error = ProjectionErrorOutput(allow_null=True)
+    rebuild = RebuildProgressOutput(allow_null=True)

@@ -124,6 +124,8 @@ class OrderQueries(QueryActions):
             )
             result = self.ask(query)
             order, headers = result.value.value, as_of_headers(result)
+        if getattr(order, "parked", False):
+            headers[queries.PARKED_HEADER] = "true"
         # The version names the state, then or now alike: the same ETag and 304 rules.
         headers["ETag"] = f'"{order.version}"'
         if etag_matches(request.headers.get("If-None-Match"), headers["ETag"]):

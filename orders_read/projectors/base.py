@@ -60,7 +60,18 @@ class Projector:
             _event_type(attr): attr for attr in dir(cls) if re.fullmatch(r"on_[a-z_]+", attr)
         }
 
-    def __init__(self, *, complete: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        complete: bool = False,
+        model: type[models.Model] | None = None,
+        label: str | None = None,
+    ) -> None:
+        # A new generation of the read model (a rebuild) is another table, and records
+        # its snapshots and parked streams under another label.
+        if model is not None:
+            self.model = model
+        self.label = label or self.name
         self.rows: dict[Hashable, dict[str, Any]] = {}
         self.changed: set[Hashable] = set()
         self.complete = complete
@@ -159,10 +170,9 @@ class Projector:
             row[attname] = make()
         return row
 
-    @classmethod
-    def reset(cls) -> None:
-        """Delete every row of the read model (before a rebuild)."""
-        cls.model.objects.using(READ_DB).all().delete()
+    def reset(self) -> None:
+        """Delete every row of the read model (before a build)."""
+        self.model.objects.using(READ_DB).all().delete()
 
 
 def newest_schema(event: Recorded, versions: dict[str, int] | None = None) -> Recorded:

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from eventlog.models import Event
-from orders_read import runner, snapshots
+from orders_read import rebuilds, snapshots
 from orders_read.models import ProjectionSnapshot, ProjectionSnapshotRow
 from orders_read.projectors import PROJECTORS
 from orders_write import commands
@@ -222,7 +222,7 @@ def test_a_rebuild_takes_the_same_snapshots_as_catch_up(history):
 
     live = taken()
     assert live
-    runner.projections_rebuild()
+    rebuilds.projections_rebuild()
     assert taken() == live
 
 

@@ -11,9 +11,9 @@ from uuid import UUID
 import pytest
 
 from eventlog.models import Event
-from orders_read import runner
+from orders_read import rebuilds, runner
 from orders_read.models import CustomerSummary, OrderView
-from orders_read.verify import projection_verify
+from orders_read.rebuilds import projection_verify
 from orders_write import commands
 from orders_write.domain.address import ShippingAddress
 from orders_write.domain.model import CANCELLED, PLACED, SHIPPED
@@ -152,7 +152,7 @@ def test_the_detail_and_history_endpoints_show_the_structured_address(v1_log, ma
 def test_a_rebuild_equals_the_catch_up_and_verify_finds_them_equal(v1_log):
     catch_up(batch_size=4)
     incremental = snapshot()
-    assert runner.projections_rebuild(batch_size=3) == len(v1_log)
+    assert rebuilds.projections_rebuild(batch_size=3) == len(v1_log)
     assert snapshot() == incremental
     for name in runner.projection_names():
         verified = projection_verify(name, batch_size=5)
@@ -179,5 +179,5 @@ def test_new_v2_events_follow_the_v1_ones(v1_log, make_user):
     bergen = OrderView.objects.using("read").get(order_id=UUID(int=7))
     assert bergen.shipping_address == address(line1="Storgata 1", city="Bergen", country="NO")
     incremental = snapshot()
-    runner.projections_rebuild()
+    rebuilds.projections_rebuild()
     assert snapshot() == incremental

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from eventlog import store
 from eventlog.models import Event
-from orders_read import runner
+from orders_read import rebuilds, runner
 from orders_read.models import Checkpoint, OrderView
 from orders_write import commands
 from orders_write.domain.errors import RuleViolation
@@ -73,7 +73,7 @@ def test_rebuild_equals_incremental_projection(seed):
     assert sum(len(rows) for rows in incremental.values()) > 20
 
     for name in runner.projection_names():
-        runner.projection_rebuild(name, batch_size=40)
+        rebuilds.projections_rebuild([name], batch_size=40)
     assert snapshot() == incremental
     assert positions() == {name: store.head_position() for name in runner.projection_names()}
 
@@ -95,7 +95,7 @@ def test_one_pass_rebuild_of_all_projections_equals_incremental(
     monkeypatch.setattr(runner, "REBUILD_ROWS_HELD", rows_held)
     monkeypatch.setattr("orders_read.projectors.upsert.COPY_FROM_ROWS", copy_from_rows)
 
-    events = runner.projections_rebuild(batch_size=17)
+    events = rebuilds.projections_rebuild(batch_size=17)
 
     assert events == Event.objects.count() > 100
     assert snapshot() == incremental

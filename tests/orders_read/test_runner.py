@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 
 from eventlog import store
 from eventlog.models import Event
-from orders_read import runner
+from orders_read import rebuilds, runner
 from orders_read.models import Checkpoint, CustomerSummary, ProductSales
 from orders_read.projectors.customers import CustomerSummaryProjector
 from orders_write import commands
@@ -49,7 +49,7 @@ class TestDuplicates:
         catch_up(batch_size=1000)
         whole = snapshot()
         for name in runner.projection_names():
-            runner.projection_rebuild(name, batch_size=1)
+            rebuilds.projections_rebuild([name], batch_size=1)
         assert snapshot() == whole
         for projector in runner.PROJECTORS.values():
             projector.reset()

@@ -9,7 +9,7 @@ import pytest
 
 from config.celery_app import app
 from eventlog import store
-from orders_read import runner
+from orders_read import rebuilds, runner
 
 from ..conftest import postgres_only
 from ..processes import start_worker, stop, wait_for_in_log, wait_until
@@ -83,5 +83,5 @@ def test_workers_project_commands_and_survive_a_crash(alice_client, staff_client
     # What the workers built is what a replay builds.
     built = snapshot()
     for name in runner.projection_names():
-        runner.projection_rebuild(name)
+        rebuilds.projections_rebuild([name])
     assert snapshot() == built

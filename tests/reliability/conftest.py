@@ -3,7 +3,7 @@
 import pytest
 from django.db import connections
 
-from orders_read import runner
+from orders_read import rebuilds, runner
 from tests.orders_read.conftest import BOTH_DATABASES, positions, snapshot
 from tests.processes import BASE_DIR, PYTHON, child_env
 
@@ -44,7 +44,7 @@ def waiting_on_a_lock() -> bool:
 def rebuilt() -> dict[str, list[dict]]:
     """Replay the whole log into every read model and return the result."""
     for name in runner.projection_names():
-        runner.projection_rebuild(name)
+        rebuilds.projections_rebuild([name])
     return snapshot()
 
 

@@ -8,7 +8,7 @@ from django.db import connections
 
 from eventlog import store
 from eventlog.models import Event
-from orders_read import runner
+from orders_read import rebuilds, runner
 from orders_read.models import Checkpoint, ProductSales
 from tests.conftest import on_postgres, postgres_only
 from tests.orders_read.conftest import line, place
@@ -60,7 +60,7 @@ def orders() -> None:
 def assert_same_as_a_replay() -> None:
     """The incrementally built read model is what a replay of the whole log builds."""
     built = snapshot()["ProductSales"]
-    runner.projection_rebuild(NAME)
+    rebuilds.projections_rebuild([NAME])
     assert snapshot()["ProductSales"] == built
 
 

@@ -1,0 +1,38 @@
+"""Progress bars (tqdm) for the commands that replay the log: events done, rate, ETA."""
+
+from tqdm import tqdm
+
+from orders_read.models import Rebuild
+
+
+class ProgressBars:
+    """One bar per rebuild, moved to the rebuild's position as it is reported."""
+
+    def __init__(self, out, *, disable: bool = False) -> None:
+        self.out = out
+        self.disable = disable
+        self.bars: dict[int, tqdm] = {}
+
+    def __enter__(self) -> "ProgressBars":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+    def update(self, build: Rebuild) -> None:
+        """Show how far `build` has got (its position) of the log's head."""
+        bar = self.bars.get(build.pk)
+        if bar is None:
+            bar = self.bars[build.pk] = tqdm(
+                desc=f"{build.kind} {build.projection}",
+                total=max(build.head, build.position),
+                initial=build.position,
+                unit=" events",
+                unit_scale=True,
+                file=self.out,
+                disable=self.disable,
+                dynamic_ncols=True,
+            )
+        bar.total = max(bar.total, build.head, build.position)
+        bar.update(build.position - bar.n)
