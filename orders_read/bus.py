@@ -7,6 +7,7 @@ from typing import Any
 from eventlog import store
 
 from . import handlers
+from .projectors import PROJECTORS
 from .queries import (
     GetCustomer,
     GetCustomerAsOf,
@@ -42,9 +43,12 @@ QUERY_HANDLERS: dict[type[Query], tuple[Handler, tuple[str, ...]]] = {
     GetOrderAsOf: (handlers.get_order_as_of, ()),
     GetCustomerAsOf: (handlers.get_customer_as_of, ()),
     GetProductSalesAsOf: (handlers.get_product_sales_as_of, ()),
-    # It reads the checkpoints themselves: it answers while a projection is being built.
-    GetProjectionStatus: (handlers.get_projection_status, ()),
+    GetProjectionStatus: (handlers.get_projection_status, tuple(PROJECTORS)),
 }
+
+
+# Queries about the projections themselves: they answer while one is being built.
+ANSWERED_WHILE_BUILDING = (GetProjectionStatus,)
 
 
 class QueryBus:
@@ -64,7 +68,8 @@ class QueryBus:
     def dispatch(self, query: Query) -> QueryResult:
         """Run the query; raise ReadModelBehind if its projections stay behind min_position."""
         handler, projections = self.handlers[type(query)]
-        position = self.wait_for(projections, query.min_position)
+        building_refused = not isinstance(query, ANSWERED_WHILE_BUILDING)
+        position = self.wait_for(projections, query.min_position, building_refused)
         try:
             value = handler(query)
         except QueryError as exc:
@@ -76,7 +81,9 @@ class QueryBus:
         """Return how far the read models behind this kind of query have got, without waiting."""
         return read_position(self.handlers[query_type][1])
 
-    def wait_for(self, projections: tuple[str, ...], wanted: int | None) -> int:
+    def wait_for(
+        self, projections: tuple[str, ...], wanted: int | None, building_refused: bool = True
+    ) -> int:
         """Return the projections' position once it reaches `wanted`, polling meanwhile.
 
         A query that reads the log itself (no projections) never waits: the log holds
@@ -84,7 +91,7 @@ class QueryBus:
         """
         deadline = time.monotonic() + self.wait_seconds
         while True:
-            position = read_position(projections, building_refused=True)
+            position = read_position(projections, building_refused=building_refused)
             if wanted is None or position >= wanted or not projections:
                 return position
             if time.monotonic() >= deadline:

@@ -401,7 +401,7 @@ def _end_build(generation: _Generation, checkpoint: Checkpoint | None, page: int
         return
     _last_events(generation, None, page)
     runner.checkpoint_create(generation.name, generation.build.position)
-    _done(generation, "built")
+    _done(generation, f"{generation.name}: built at position {generation.build.position}")
 
 
 def _end_rebuild(generation: _Generation, checkpoint: Checkpoint | None, page: int) -> None:
@@ -414,7 +414,7 @@ def _end_rebuild(generation: _Generation, checkpoint: Checkpoint | None, page: i
         runner.checkpoint_create(generation.name, position)
     else:
         runner.checkpoint_advance(checkpoint, position)
-    _done(generation, f"swapped in at position {position}")
+    _done(generation, f"{generation.name}: rebuilt and swapped in at position {position}")
 
 
 def _end_verify(generation: _Generation, checkpoint: Checkpoint | None, page: int) -> None:

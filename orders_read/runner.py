@@ -104,26 +104,24 @@ def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool
         parked_retry(name, force=True)
     size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
     done, step = 0, size
-    refused_until = 0  # the end of the last refused batch: smaller steps until past it
     while True:
         try:
-            count, last = _batch_run(projector, step)
+            count = _batch_run(projector, step)
         except BatchRefused as refused:
             # The database refused a row: bisect the refused range to find which one.
             # Halving keeps the batch runs logarithmic in the batch size, and the good
             # events before the culprit commit on the way.
-            refused_until = max(refused_until, refused.last_position)
             step = max(1, refused.size // 2)
             continue
         done += count
         if count < step:
             return done  # a short batch: the log's head was reached when it was read
-        if last >= refused_until:
-            step = size
+        if step == 1:
+            step = size  # the culprit is parked: full batches again (another is bisected anew)
 
 
-def _batch_run(projector: type[Projector], size: int) -> tuple[int, int]:
-    """Apply up to `size` events after the checkpoint; return (how many, last position)."""
+def _batch_run(projector: type[Projector], size: int) -> int:
+    """Apply up to `size` events after the checkpoint; return how many were read."""
     failures: list[Failure] = []
     while True:
         try:
@@ -133,9 +131,7 @@ def _batch_run(projector: type[Projector], size: int) -> tuple[int, int]:
             failures.append(failed.failure)
 
 
-def _batch_attempt(
-    projector: type[Projector], size: int, failures: list[Failure]
-) -> tuple[int, int]:
+def _batch_attempt(projector: type[Projector], size: int, failures: list[Failure]) -> int:
     name = projector.name
     with transaction.atomic(using=READ_DB):
         checkpoint = checkpoint_lock(name)
@@ -143,7 +139,7 @@ def _batch_attempt(
             parking.park(name, failure)
         rows = store.read_all(checkpoint.position, size, metadata=False)
         if not rows:
-            return 0, checkpoint.position
+            return 0
         try:
             # A savepoint, so a refused write leaves the transaction usable.
             with transaction.atomic(using=READ_DB):
@@ -155,7 +151,7 @@ def _batch_attempt(
                 raise BatchRefused(len(rows), rows[-1].position) from exc
             parking.park(name, Failure(rows[0], exc))
         checkpoint_advance(checkpoint, rows[-1].position)
-        return len(rows), rows[-1].position
+        return len(rows)
 
 
 @dataclass

@@ -55,6 +55,25 @@ def eager():
 
 
 @pytest.fixture(autouse=True)
+def _projections_built(request):
+    """Start every test that uses the read database as a deployed app does: each projection
+    built (on the empty log, that is a checkpoint at 0), so events wait for catch-up, not
+    for a first build. Tests about building a projection delete its checkpoint first.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None or "read" not in (marker.kwargs.get("databases") or ()):
+        return
+    request.getfixturevalue("db")  # the marker's databases, as the test asked for them
+    from eventlog import store
+    from orders_read.models import Checkpoint
+    from orders_read.projectors import PROJECTORS
+
+    if store.head_position() == 0:
+        for name in PROJECTORS:
+            Checkpoint.objects.using("read").get_or_create(name=name)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_throttle_counts():
     """Start each test with no throttle counts and no failed-login counters."""
     cache.clear()

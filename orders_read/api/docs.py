@@ -136,6 +136,5 @@ projection_status = documented(
     description="Staff only. `status` is `building` (never built yet: its endpoints answer "
     "503), `catching_up`, `up_to_date` or `degraded` (streams parked). `last_error` is the "
     "newest parked stream's error; `rebuild` the active (or else the last) rebuild, verify "
-    "or build, with its progress. It reads the checkpoints themselves, so it never waits: "
-    "`X-Read-Position` is the log's head.",
+    "or build, with its progress. It answers while a projection is being built.",
 )

@@ -66,7 +66,7 @@ def test_a_command_error_carries_no_read_position(anon_client, alice_client, end
 def test_with_the_read_database_down_the_answer_has_no_position_and_no_500(
     staff_client, anon_client, monkeypatch
 ):
-    def unreachable(projections):
+    def unreachable(projections, **how):
         raise DatabaseError("connection refused")
 
     monkeypatch.setattr(bus, "read_position", unreachable)

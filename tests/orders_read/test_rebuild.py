@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from eventlog import store
 from eventlog.models import Event
 from orders_read import rebuilds, runner
-from orders_read.models import Checkpoint, OrderView
+from orders_read.models import OrderView
 from orders_write import commands
 from orders_write.domain.errors import RuleViolation
 from orders_write.repository import EventLogOrderRepository
@@ -92,7 +92,7 @@ def test_one_pass_rebuild_of_all_projections_equals_incremental(
     random_commands(random.Random(3), 200)
     catch_up(batch_size=11)
     incremental = snapshot()
-    monkeypatch.setattr(runner, "REBUILD_ROWS_HELD", rows_held)
+    monkeypatch.setattr(rebuilds, "REBUILD_ROWS_HELD", rows_held)
     monkeypatch.setattr("orders_read.projectors.upsert.COPY_FROM_ROWS", copy_from_rows)
 
     events = rebuilds.projections_rebuild(batch_size=17)
@@ -119,10 +119,14 @@ def test_the_rebuild_command_shows_progress_and_replaces_the_rows():
     catch_up()
     expected = snapshot()
     OrderView.objects.using("read").update(status="shipped")  # damage it
-    out = StringIO()
-    call_command("rebuild_projections", "order_view", "--batch-size", "2", stdout=out)
-    assert "order_view: position" in out.getvalue()
-    assert "rebuilt from 5 events" in out.getvalue()
+    out, err = StringIO(), StringIO()
+    call_command(
+        "rebuild_projections", "order_view", "--batch-size", "2", stdout=out, stderr=err
+    )
+    # A tqdm bar: events done of the head, with the rate.
+    assert "rebuild order_view: 100%" in err.getvalue() and "5.00/5.00" in err.getvalue()
+    assert "events/s" in err.getvalue()
+    assert "order_view: rebuilt and swapped in at position" in out.getvalue()
     assert snapshot() == expected
 
 
@@ -131,8 +135,10 @@ def test_the_catch_up_command_runs_the_named_projections():
     out = StringIO()
     call_command("catch_up", "customer_summary", stdout=out)
     assert "customer_summary: applied 1 events" in out.getvalue()
-    assert set(Checkpoint.objects.using("read").values_list("name", flat=True)) == {
-        "customer_summary"
+    assert positions() == {
+        "order_view": 0,
+        "customer_summary": store.head_position(),
+        "product_sales": 0,
     }
     with pytest.raises(CommandError, match="Unknown projection"):
         call_command("catch_up", "nope")

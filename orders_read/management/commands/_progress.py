@@ -9,7 +9,7 @@ class ProgressBars:
     """One bar per rebuild, moved to the rebuild's position as it is reported."""
 
     def __init__(self, out, *, disable: bool = False) -> None:
-        self.out = out
+        self.out = _AsIs(out)
         self.disable = disable
         self.bars: dict[int, tqdm] = {}
 
@@ -36,3 +36,16 @@ class ProgressBars:
             )
         bar.total = max(bar.total, build.head, build.position)
         bar.update(build.position - bar.n)
+
+
+class _AsIs:
+    """Write to a command's output wrapper without the line ending it adds (tqdm redraws)."""
+
+    def __init__(self, out) -> None:
+        self.out = out
+
+    def write(self, text: str) -> None:
+        self.out.write(text, ending="")
+
+    def flush(self) -> None:
+        self.out.flush()
