@@ -11,6 +11,8 @@ from .filters import OrderFilters
 READ_POSITION_HEADER = "X-Read-Position"
 # The response header of an as_of answer: the last log position the answer includes.
 AS_OF_POSITION_HEADER = "X-As-Of-Position"
+# The response header of an answer about an order whose stream is parked in its projection.
+PARKED_HEADER = "X-Parked"
 
 
 @dataclass(frozen=True)

@@ -138,7 +138,7 @@ def projections_catch_up(correlation_id: str | None = None, position: int | None
 
 
 def _sweep(correlation: str | None) -> None:
-    behind = runner.projections_behind(store.head_position())
+    behind = sorted(runner.projections_behind(store.head_position()))
     parked = sorted(
         set(
             ParkedStream.objects.using(runner.READ_DB)

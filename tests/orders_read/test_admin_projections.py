@@ -4,8 +4,8 @@ import pytest
 from django.db import OperationalError
 
 from eventlog import store
-from orders_read import runner
-from orders_read.models import Checkpoint, OrderView, ProductSales
+from orders_read import rebuilds
+from orders_read.models import OrderView, ParkedStream, ProductSales, Rebuild
 from orders_read.projectors.products import ProductSalesProjector
 
 from .admin_helpers import PROJECTIONS, logged_in, messages_of
@@ -15,14 +15,18 @@ pytestmark = pytest.mark.django_db(databases=BOTH_DATABASES)
 
 
 @pytest.fixture
-def console(client, staff):
-    """Run one console operation on one projection; return the messages it shows."""
+def console(client, staff, eager, django_capture_on_commit_callbacks):
+    """Run one console operation on one projection; return the messages it shows.
+
+    The operation's task is queued on commit of the read database and runs eagerly.
+    """
     browser = logged_in(client, staff)
 
     def operate(operation: str, projection: str) -> list[str]:
-        response = browser.post(
-            PROJECTIONS, {"projection": projection, "operation": operation}, follow=True
-        )
+        with django_capture_on_commit_callbacks(using="read", execute=True):
+            response = browser.post(
+                PROJECTIONS, {"projection": projection, "operation": operation}, follow=True
+            )
         assert response.status_code == 200
         return messages_of(response)
 
@@ -58,42 +62,75 @@ def test_the_console_shows_position_head_lag_and_status(console):
     assert "catching_up" in html and f"<td>{store.head_position()}</td>" in html
 
 
-def test_catch_up_now_brings_a_lagging_projection_to_the_head(console):
+def test_catch_up_now_queues_a_task_that_brings_the_projection_to_the_head(console, no_nudge):
     place("alice")
     [message] = console("catch_up", "order_view")
-    assert message == "order_view: caught up, 1 event(s) applied."
+    assert message == "order_view: catch-up queued."
     assert positions()["order_view"] == store.head_position()
     assert OrderView.objects.using("read").count() == 1
 
 
-def test_a_poison_event_is_shown_linked_and_retried_once_fixed(console, poison):
-    place("alice", line("BAD", 3))
+def test_a_parked_stream_is_shown_linked_and_retried_once_fixed(console, poison, no_nudge):
+    order_id = place("alice", line("BAD", 3))
     bad = store.head_position()
-    [stopped] = console("catch_up", "product_sales")
-    assert f"stopped at position {bad}" in stopped
+    console("catch_up", "product_sales")
     html = console.page()
-    assert "failing" in html and "cannot project SKU BAD" in html
+    assert "degraded" in html and "1 parked" in html and "cannot project SKU BAD" in html
     assert f'href="/admin/eventlog/event/{bad}/change/"' in html
+    assert 'href="/admin/orders_read/parkedstream/?projection=product_sales"' in html
 
-    [still] = console("retry", "product_sales")
-    assert still.startswith("Retry failed:")
+    console("retry", "product_sales")
+    assert ParkedStream.objects.using("read").get().attempts == 2  # failed again
     poison.cured = True
     [retried] = console("retry", "product_sales")
-    assert retried.startswith(f"product_sales: the event at position {bad} is applied now")
+    assert retried == "product_sales: retry of 1 parked stream(s) queued."
     assert ProductSales.objects.using("read").get(sku="BAD").units_sold == 3
-    cleared = Checkpoint.objects.using("read").get(name="product_sales")
-    assert (cleared.last_error, cleared.error_position, cleared.position) == ("", None, bad)
-    assert console("retry", "product_sales") == ["product_sales: no failed event to retry."]
+    assert not ParkedStream.objects.using("read").filter(stream_id=order_id).exists()
+    assert console("retry", "product_sales") == ["product_sales: no parked stream to retry."]
 
 
-def test_rebuild_restores_a_corrupted_read_model(console):
+def test_the_parked_stream_list_shows_the_traceback_and_retries_selected_streams(
+    client, staff, poison, no_nudge
+):
+    order_id = place("alice", line("BAD"))
+    catch_up()
+    browser = logged_in(client, staff)
+    stream = ParkedStream.objects.using("read").get()
+    page = browser.get(f"/admin/orders_read/parkedstream/{stream.pk}/change/").content.decode()
+    assert "Traceback" in page and "on_order_placed" in page
+    poison.cured = True
+    response = browser.post(
+        "/admin/orders_read/parkedstream/",
+        {"action": "retry_now", "_selected_action": [stream.pk]},
+        follow=True,
+    )
+    assert messages_of(response) == ["product_sales: 1 stream(s) applied"]
+    assert not ParkedStream.objects.using("read").filter(stream_id=order_id).exists()
+
+
+def test_rebuild_restores_a_corrupted_read_model_in_the_background(console):
     order_id = place("alice", line("A-1", 2, "10.00"))
     catch_up()
     healthy = snapshot()
     OrderView.objects.using("read").filter(order_id=order_id).update(total="0.01")
     [message] = console("rebuild", "order_view")
-    assert message == "order_view: rebuilt from 1 event(s)."
+    assert message == "order_view: rebuild queued; its progress shows below."
     assert snapshot() == healthy
+    html = console.page()
+    assert "rebuild <strong>done</strong>" in html and "rebuilt and swapped in" in html
+
+
+def test_a_second_rebuild_is_refused_while_one_is_active(console):
+    place("alice")
+    catch_up()
+    rebuilds.rebuild_request("order_view")  # queued, its builder not started
+    [message] = console("rebuild", "order_view")
+    assert message.startswith("Not queued: A rebuild of order_view is already queued")
+    [message] = console("verify", "order_view")
+    assert message.startswith("Not queued:")
+    html = console.page()
+    assert "rebuild <strong>queued</strong>" in html
+    assert '<meta http-equiv="refresh"' in html  # the page follows the progress
 
 
 def test_verify_reports_a_match_on_a_healthy_model(console):
@@ -102,8 +139,10 @@ def test_verify_reports_a_match_on_a_healthy_model(console):
     catch_up()
     before = snapshot()
     for name in ("order_view", "customer_summary", "product_sales"):
-        [message] = console("verify", name)
-        assert message.startswith(f"{name}: matches the event log (2 rows)"), message
+        console("verify", name)
+        build = Rebuild.objects.using("read").filter(projection=name).latest("pk")
+        assert build.status == "done"
+        assert build.result.startswith(f"{name}: matches the event log (2 rows)"), build.result
     assert snapshot() == before
 
 
@@ -115,11 +154,15 @@ def test_verify_reports_a_corrupted_row_and_leaves_it_alone(console):
     ProductSales.objects.using("read").filter(sku="B-2").delete()
     corrupted = snapshot()
 
-    [orders] = console("verify", "order_view")
-    assert "MISMATCH" in orders and "1 row(s) differ" in orders
-    assert f"{order_id} (total)" in orders
-    [products] = console("verify", "product_sales")
+    console("verify", "order_view")
+    orders = Rebuild.objects.using("read").get(projection="order_view")
+    assert orders.status == "failed"
+    assert "MISMATCH" in orders.result and "1 row(s) differ" in orders.result
+    assert f"{order_id} (total)" in orders.result
+    console("verify", "product_sales")
+    products = Rebuild.objects.using("read").get(projection="product_sales").result
     assert "1 missing" in products and "B-2 (missing)" in products
+    assert "MISMATCH" in console.page()
     assert snapshot() == corrupted  # verify never repairs: rebuild does
 
 
@@ -127,9 +170,10 @@ def test_verify_does_not_count_lag_as_a_mismatch(console, no_nudge):
     place("alice")
     catch_up()
     place("bob")
-    [message] = console("verify", "order_view")
-    assert message.startswith("order_view: matches the event log (1 rows)")
-    assert "lagging" in message
+    console("verify", "order_view")
+    result = Rebuild.objects.using("read").get().result
+    assert result.startswith("order_view: matches the event log (1 rows)")
+    assert "lagging" in result
 
 
 def test_an_unknown_projection_or_operation_is_refused(console):
@@ -138,9 +182,9 @@ def test_an_unknown_projection_or_operation_is_refused(console):
 
 
 def test_a_lost_lock_or_connection_says_try_again(console, monkeypatch):
-    def busy(name, **kwargs):
+    def busy(*args, **kwargs):
         raise OperationalError("could not obtain lock")
 
-    monkeypatch.setattr(runner, "projection_catch_up", busy)
-    [message] = console("catch_up", "order_view")
+    monkeypatch.setattr(rebuilds, "rebuild_request", busy)
+    [message] = console("rebuild", "order_view")
     assert message == "order_view: not done, try again (OperationalError: could not obtain lock)"

@@ -2,6 +2,7 @@
 
 import logging
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from django.conf import settings
@@ -10,8 +11,8 @@ from django.utils import timezone
 
 from config.celery_app import app
 from eventlog import store
-from orders_read import runner, tasks
-from orders_read.models import Checkpoint
+from orders_read import rebuilds, runner, tasks
+from orders_read.models import ParkedStream, Rebuild
 
 from .conftest import BOTH_DATABASES, catch_up, line, place, positions
 
@@ -20,7 +21,12 @@ pytestmark = pytest.mark.django_db(databases=BOTH_DATABASES)
 
 def test_tasks_are_json_only_and_acked_late():
     assert app.conf.accept_content == ["json"] and app.conf.task_serializer == "json"
-    for task in (tasks.projection_catch_up, tasks.projections_catch_up):
+    for task in (
+        tasks.projection_catch_up,
+        tasks.projections_catch_up,
+        tasks.projection_parked_retry,
+        tasks.projection_rebuild_run,
+    ):
         assert task.acks_late and task.reject_on_worker_lost
 
 
@@ -119,16 +125,35 @@ def test_a_nudge_skips_projections_already_past_its_position(monkeypatch):
     assert caught_up == ["customer_summary", "product_sales"]
 
 
-def test_the_sweep_sends_work_only_for_projections_behind_and_not_waiting_to_retry(monkeypatch):
+def test_the_sweep_sends_work_only_where_there_is_some(monkeypatch):
     place("alice", line("A-1"))  # no nudge outside a committed transaction: all behind
     runner.projection_catch_up("order_view")
-    Checkpoint.objects.using("read").create(
-        name="product_sales", retry_at=timezone.now() + timedelta(minutes=1)
+    runner.projection_catch_up("product_sales")
+    now = timezone.now()
+    parked = {"stream_id": uuid4(), "position": 1, "version": 1, "event_type": "OrderPlaced"}
+    for projection, retry_at in [
+        ("product_sales", now - timedelta(seconds=1)),  # due
+        ("order_view", now + timedelta(minutes=1)),  # waiting for its backoff
+    ]:
+        ParkedStream.objects.using("read").create(
+            projection=projection, error="E", parked_at=now, retry_at=retry_at, **parked
+        )
+    stalled = rebuilds.rebuild_request("order_view")
+    Rebuild.objects.using("read").filter(pk=stalled.pk).update(
+        status="running", updated_at=now - timedelta(seconds=rebuilds.STALE_SECONDS + 1)
     )
+    rebuilds.rebuild_request("product_sales")  # queued just now: its own task runs it
     sent = []
-    monkeypatch.setattr(tasks.projection_catch_up, "delay", lambda name, **kw: sent.append(name))
+    for task in ("projection_catch_up", "projection_parked_retry", "projection_rebuild_run"):
+        monkeypatch.setattr(
+            getattr(tasks, task), "delay", lambda arg, task=task, **kw: sent.append((task, arg))
+        )
     tasks.projections_catch_up.run()
-    assert sent == ["customer_summary"]
+    assert sent == [
+        ("projection_catch_up", "customer_summary"),
+        ("projection_parked_retry", "product_sales"),
+        ("projection_rebuild_run", stalled.pk),
+    ]
 
 
 def test_the_sweep_logs_at_debug_with_nothing_to_do_and_at_info_when_it_sends_work(
