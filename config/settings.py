@@ -321,6 +321,12 @@ ORDINAL_PROJECTION_BATCH_SIZE = env.int("ORDINAL_PROJECTION_BATCH_SIZE", default
 # A copy of the report read models every this many log positions, for `as_of` answers:
 # one costs a snapshot read plus a replay of at most this many events.
 ORDINAL_PROJECTION_SNAPSHOT_EVERY = env.int("ORDINAL_PROJECTION_SNAPSHOT_EVERY", default=1000)
+# A rebuild (or verify, or a new projection's build) commits this many events per
+# read-DB transaction: what a killed builder redoes, and how often progress moves.
+ORDINAL_REBUILD_BATCH_SIZE = env.int("ORDINAL_REBUILD_BATCH_SIZE", default=50_000)
+# A rebuild whose progress has not moved for this long lost its builder: the sweep
+# sends it to a worker again, and `rebuild_projections` may take it over.
+ORDINAL_REBUILD_STALE_SECONDS = env.int("ORDINAL_REBUILD_STALE_SECONDS", default=120)
 # The periodic sweep (run exactly one `celery -A config beat`): a lost nudge, a broker
 # outage or a failing projection's retry is picked up within this many seconds.
 ORDINAL_SWEEP_SECONDS = env.float("ORDINAL_SWEEP_SECONDS", default=5.0)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
 
@@ -37,11 +38,8 @@ logger = logging.getLogger(__name__)
 
 READ_DB = "read"
 REBUILD_PAGE = 10_000  # events read from the log at a time
-REBUILD_COMMIT_EVENTS = 50_000  # events per transaction, and per progress update
 # Rows held in memory per projection before they are written and read back as needed.
 REBUILD_ROWS_HELD = 500_000
-# An active rebuild whose row has not moved for this long has lost its builder.
-STALE_SECONDS = 120
 
 Progress = Callable[[Rebuild], None]
 
@@ -94,9 +92,10 @@ def rebuild_request(name: str, kind: str = "rebuild") -> Rebuild:
 
 
 def rebuild_stale(build: Rebuild) -> bool:
-    """Tell whether an active rebuild has not moved for STALE_SECONDS (its builder is gone)."""
+    """Tell whether an active rebuild has not moved for a while (its builder is gone)."""
     moved = build.updated_at or build.created_at
-    return build.active and timezone.now() - moved > timedelta(seconds=STALE_SECONDS)
+    stale = timedelta(seconds=settings.ORDINAL_REBUILD_STALE_SECONDS)
+    return build.active and timezone.now() - moved > stale
 
 
 def rebuilds_stale() -> list[Rebuild]:
@@ -154,8 +153,8 @@ def rebuilds_run(
     A rebuild another builder holds is left to it. Raise runner.StaleCheckpoint (or a
     transient database error) for the caller to retry; what committed stays.
     """
-    page = batch_size or REBUILD_PAGE
-    commit = batch_size or REBUILD_COMMIT_EVENTS
+    commit = batch_size or settings.ORDINAL_REBUILD_BATCH_SIZE
+    page = min(commit, REBUILD_PAGE)
     generations = [g for g in (_claim(pk) for pk in ids) if g is not None]
     claimed = list(generations)
     done, step, refused_until = 0, commit, 0

@@ -140,7 +140,8 @@ def test_the_sweep_sends_work_only_where_there_is_some(monkeypatch):
         )
     stalled = rebuilds.rebuild_request("order_view")
     Rebuild.objects.using("read").filter(pk=stalled.pk).update(
-        status="running", updated_at=now - timedelta(seconds=rebuilds.STALE_SECONDS + 1)
+        status="running",
+        updated_at=now - timedelta(seconds=settings.ORDINAL_REBUILD_STALE_SECONDS + 1),
     )
     rebuilds.rebuild_request("product_sales")  # queued just now: its own task runs it
     sent = []

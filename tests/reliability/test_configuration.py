@@ -12,7 +12,7 @@ from kombu.serialization import dumps, loads
 from config.bootstrap import command_bus
 from config.celery_app import app
 from eventlog.models import Event
-from orders_read import runner, tasks
+from orders_read import parking, tasks
 from orders_write import commands
 from tests.orders_read.conftest import line
 from tests.processes import production_env
@@ -20,8 +20,8 @@ from tests.processes import production_env
 from .conftest import BASE_DIR, BOTH_DATABASES, PYTHON
 
 # The longest a task may sit unacknowledged on a worker: the largest retry countdown
-# (a failing projection's backoff) plus a generous bound for one catch-up run.
-LONGEST_TASK_SECONDS = runner.MAX_BACKOFF_SECONDS + 600
+# (a parked stream's backoff) plus a generous bound for one catch-up run.
+LONGEST_TASK_SECONDS = parking.MAX_BACKOFF_SECONDS + 600
 
 
 class TestCelery:

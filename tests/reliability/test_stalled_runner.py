@@ -99,14 +99,14 @@ def test_a_runner_that_lost_its_lock_cannot_commit_stale_work(monkeypatch, no_nu
     finds the checkpoint moved and StaleCheckpoint rolls its whole batch back.
     """
     orders()
-    locking = runner._checkpoint_lock
+    locking = runner.checkpoint_lock
 
-    def lock(name: str) -> Checkpoint:
+    def lock(name: str, **how) -> Checkpoint:
         if threading.current_thread().name == "stalled":
             return Checkpoint.objects.using("read").get(name=name)  # no lock held
-        return locking(name)
+        return locking(name, **how)
 
-    monkeypatch.setattr(runner, "_checkpoint_lock", lock)
+    monkeypatch.setattr(runner, "checkpoint_lock", lock)
     stall = Stall(monkeypatch, "stalled")
     results: dict = {}
     stalled = run_in_thread("stalled", results)

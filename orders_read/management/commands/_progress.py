@@ -29,7 +29,6 @@ class ProgressBars:
                 total=max(build.head, build.position),
                 initial=build.position,
                 unit=" events",
-                unit_scale=True,
                 file=self.out,
                 disable=self.disable,
                 dynamic_ncols=True,
