@@ -1,4 +1,4 @@
-"""Poison event (issue 5, item 9; DESIGN §3.6): one projection stops, visibly, and recovers once.
+"""Poison event (DESIGN §3.6, §11): one order is parked, visibly, and recovers once.
 
 The product-sales handler fails for the order with SKU "BAD" (the `poison` fixture of
 tests/orders_read/test_poison.py). Catch-ups run the way the worker runs them: the
@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from eventlog import store
 from orders_read import tasks
-from orders_read.models import Checkpoint, ProductSales
+from orders_read.models import ParkedStream, ProductSales
 from tests.orders_read.conftest import line, place
 from tests.orders_read.test_poison import poison  # noqa: F401 (the fixture)
 
@@ -38,62 +38,60 @@ def sales() -> dict[str, tuple[int, int]]:
     return {sku: (units, orders) for sku, units, orders in rows}
 
 
-def test_a_poison_event_stops_only_its_projection_until_fixed_then_applies_once(
+def test_a_poison_event_parks_only_its_order_until_fixed_then_applies_once(
     poison,  # noqa: F811
     eager,
     no_nudge,
     staff_client,
 ) -> None:
     place("alice", line("A-1", 1))
-    before = store.head_position()
-    place("alice", line("BAD", 3))
+    bad_order = place("alice", line("BAD", 3))
     bad = store.head_position()
     place("bob", line("A-1", 2))
     head = store.head_position()
 
     sweep()
 
-    # The failing projection stopped just before the poison event, with the error recorded.
-    stopped = Checkpoint.objects.using("read").get(name="product_sales")
-    assert stopped.position == before
-    assert stopped.error_position == bad
-    assert "ValueError: cannot project SKU BAD" in stopped.last_error
-    assert sales() == {"A-1": (1, 1)}
-    # The others went on to the head.
-    assert {name: at for name, at in positions().items() if name != "product_sales"} == {
-        "order_view": head,
-        "customer_summary": head,
-    }
+    # The poison event's stream is parked; every other event went through.
+    parked = ParkedStream.objects.using("read").get()
+    assert (parked.projection, parked.stream_id, parked.position) == (
+        "product_sales",
+        bad_order,
+        bad,
+    )
+    assert "ValueError: cannot project SKU BAD" in parked.error
+    assert sales() == {"A-1": (3, 2)}
+    assert positions() == {"order_view": head, "customer_summary": head, "product_sales": head}
     # Staff see it through the API.
     shown = status_by_name(staff_client)
-    failing = shown["product_sales"]
-    assert failing["status"] == "failing"
-    assert failing["position"] == before and failing["head"] == head
-    assert failing["lag_events"] == 2
-    assert failing["last_error"]["position"] == bad
-    assert "cannot project SKU BAD" in failing["last_error"]["message"]
-    assert failing["last_error"]["attempts"] == 1
+    degraded = shown["product_sales"]
+    assert degraded["status"] == "degraded" and degraded["parked_streams"] == 1
+    assert degraded["lag_events"] == 0
+    assert degraded["last_error"]["position"] == bad
+    assert degraded["last_error"]["stream_id"] == str(bad_order)
+    assert "cannot project SKU BAD" in degraded["last_error"]["message"]
+    assert degraded["last_error"]["attempts"] == 1
     for name in ("order_view", "customer_summary"):
-        assert shown[name]["status"] == "up_to_date" and shown[name]["lag_events"] == 0
+        assert shown[name]["status"] == "up_to_date" and shown[name]["parked_streams"] == 0
 
-    # Sweeps before the retry time leave it where it is: never skipped, not hammered.
+    # Sweeps before the retry time leave it parked: never skipped, not hammered.
     sweep()
-    assert positions()["product_sales"] == before and poison.calls == 1
+    assert ParkedStream.objects.using("read").exists() and poison.calls == 1
 
-    # The handler is fixed; at the retry time the next sweep applies the rest, once.
+    # The handler is fixed; at the retry time the next sweep applies it, once.
     poison.cured = True
-    Checkpoint.objects.using("read").update(retry_at=timezone.now() - timedelta(seconds=1))
+    ParkedStream.objects.using("read").update(retry_at=timezone.now() - timedelta(seconds=1))
     sweep()
     sweep()  # a redelivered or duplicate sweep changes nothing
     assert poison.calls == 1
-    assert positions() == {"order_view": head, "customer_summary": head, "product_sales": head}
+    assert not ParkedStream.objects.using("read").exists()
     assert sales() == {"A-1": (3, 2), "BAD": (3, 1)}
     recovered = status_by_name(staff_client)["product_sales"]
-    assert (recovered["status"], recovered["lag_events"], recovered["last_error"]) == (
+    assert (recovered["status"], recovered["parked_streams"], recovered["last_error"]) == (
         "up_to_date",
         0,
         None,
     )
 
-    # What was applied incrementally, around the failure, equals a replay of the log.
+    # What was applied incrementally, around the parking, equals a replay of the log.
     assert snapshot() == rebuilt()
