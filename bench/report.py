@@ -224,10 +224,11 @@ Ordinal p50 / baseline p50 (lower is better).
    tracking record in one transaction per event (`bench/peer.py`); it commits once per
    event, so it is timed from empty views over the first events of the log only (the
    number shown), and not again on the grown log, which starts with the same events. The
-   ceiling: three `INSERT ... SELECT` statements (jsonb functions, `GROUP BY`,
-   `DISTINCT ON`) building the same rows into empty copies of the read-model tables in one
-   transaction on the read database, reading Ordinal's log from the write database through
-   `postgres_fdw` into a temporary table (timed; `work_mem` 256MB; `bench/ceiling.py`).
+   ceiling: three `INSERT ... SELECT` statements (jsonb functions, `GROUP BY`, window
+   functions) building the same rows into empty copies of the read-model tables in one
+   transaction on the read database, after a binary `COPY` of Ordinal's log from the write
+   database into a temporary table there (timed too; `work_mem` 256MB, JIT off;
+   `bench/ceiling.py`).
    Each run checks that the ceiling's rows equal Ordinal's rebuilt read models, and the
    peer's too (but for its own timestamps), or the SQL replay's of the same events when it
    stopped short. Neither baseline takes Ordinal's projection snapshots (for `as_of`),
