@@ -114,10 +114,12 @@ WHERE sku = %(sku)s
 
 
 def money(value: str) -> Decimal:
+    """Return an amount with two places, as Ordinal's projectors do."""
     return Decimal(value).quantize(CENTS)
 
 
 def line(sku: str, quantity: int, unit_price: str) -> dict[str, Any]:
+    """Return an order line as Ordinal's order view stores it."""
     price = money(unit_price)
     return {
         "sku": sku,
@@ -307,7 +309,7 @@ def peer_reset(read_dsn: str) -> None:
 
 
 def peer_seconds(env: dict[str, str], read_dsn: str, head: int) -> float:
-    """Seconds for the runner to take empty views to the head of the library's log.
+    """Seconds for the runner to take empty views to event `head` of the library's log.
 
     `env` configures the application (APPLICATION_ keys, the write database) and the
     projection (ORDINAL_VIEWS_ keys, the read database). The end is seen by polling the
