@@ -1,13 +1,20 @@
-"""Rebuild every read model from N events against the `eventsourcing` library reading
-and decoding the same number of events from its PostgreSQL notification log."""
+"""Rebuild every read model from N events, against three baselines on the same events.
+
+The `eventsourcing` library reading and decoding its PostgreSQL notification log; the
+library's projection runner building the same read models (the peer, `bench.peer`);
+and a set-based SQL replay of Ordinal's log (the ceiling, `bench.ceiling`).
+"""
 
 import random
 import time
 
-from .setup import PG, WRITE_DB
-from .stats import repeat
+from . import ceiling, peer
+from .setup import PG, READ_DB, WRITE_DB
+from .stats import repeat, summarise
 
 PAGE = 1000
+# The peer is timed over the first this many events of the log (see `measure`).
+PEER_EVENTS = 20_000
 
 
 def seed_ordinal(events: int) -> int:
@@ -70,50 +77,61 @@ def _original_head(conn, table: str = "eventlog_event", column: str = "position"
     return _heads[table]
 
 
+def _library_env() -> dict[str, str]:
+    """The library's settings: its log on the write database, the peer's views on the read."""
+    user_host = PG.split("://", 1)[1]
+    user, hostport = user_host.rsplit("@", 1)
+    host, _, port = hostport.partition(":")
+    user, _, password = user.partition(":")
+    env = {}
+    for prefix, dbname in (("APPLICATION", WRITE_DB), (peer.NAME.upper(), READ_DB)):
+        env.update(
+            {
+                f"{prefix}_PERSISTENCE_MODULE": "eventsourcing.postgres",
+                f"{prefix}_POSTGRES_DBNAME": dbname,
+                f"{prefix}_POSTGRES_HOST": host,
+                f"{prefix}_POSTGRES_PORT": port or "5432",
+                f"{prefix}_POSTGRES_USER": user,
+                f"{prefix}_POSTGRES_PASSWORD": password,
+                f"{prefix}_CREATE_TABLE": "y",
+            }
+        )
+    return env
+
+
 def _application():
     from eventsourcing.application import Application
 
-    user_host = PG.split("://", 1)[1]
-    user, hostport = user_host.split("@", 1)
-    host, _, port = hostport.partition(":")
-    return Application(
-        env={
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": WRITE_DB,
-            "POSTGRES_HOST": host,
-            "POSTGRES_PORT": port or "5432",
-            "POSTGRES_USER": user.split(":")[0],
-            "POSTGRES_PASSWORD": user.split(":")[1] if ":" in user else "",
-            "CREATE_TABLE": "y",
-        }
-    )
+    return Application(env=_library_env())
 
 
-def seed_eventsourcing(events: int) -> None:
-    """Store `events` events of the same shape as Ordinal's in the library's own table."""
-    from .es_model import BenchOrder
+def seed_eventsourcing() -> int:
+    """Copy Ordinal's log into the library's, event by event, through `BenchOrder`.
 
-    app, rng, batch, count = _application(), random.Random(1), [], 0
-    while count < events:
-        order = BenchOrder(
-            customer_id=f"customer-{rng.randrange(2000)}",
-            currency="EUR",
-            items=[{"sku": f"SKU-{s}", "quantity": 2, "unit_price": "9.50"} for s in range(3)],
-            total="28.50",
+    Both logs then hold the same orders (ids, SKUs, quantities, prices, totals) in the
+    same order, so the peer builds the same rows as Ordinal's rebuild.
+    """
+    import psycopg
+
+    from .es_model import record
+
+    app, orders, batch, count = _application(), {}, [], 0
+    with psycopg.connect(f"{PG}/{WRITE_DB}") as conn, conn.cursor(name="log") as cursor:
+        cursor.itersize = 5000
+        cursor.execute(
+            "SELECT stream_id, type, data FROM eventlog_event WHERE stream_type = 'order' "
+            "ORDER BY position"
         )
-        order.add_item("SKU-9", 2, "3.50", "35.50")
-        order.change_quantity("SKU-0", 7, "9.50", "83.00")
-        order.remove_item("SKU-1", "64.00")
-        order.ship("T-1")
-        for event in order.collect_events():
-            batch.append(app.mapper.to_stored_event(event))
-        count += 5
-        if len(batch) >= 5000:
-            app.recorder.insert_events(batch)
-            batch = []
+        for stream_id, kind, data in cursor:
+            batch.append(app.mapper.to_stored_event(record(orders, stream_id, kind, data)))
+            if len(batch) >= 5000:
+                app.recorder.insert_events(batch)
+                count, batch = count + len(batch), []
     if batch:
         app.recorder.insert_events(batch)
+        count += len(batch)
     app.close()
+    return count
 
 
 def eventsourcing_read_seconds() -> float:
@@ -131,25 +149,75 @@ def eventsourcing_read_seconds() -> float:
     return elapsed
 
 
-def measure(runs: int, events: int, factor: int = 10) -> dict:
-    """Rebuild from `events` events, then (factor > 1) from `factor` times as many."""
+def peer_seconds(head: int) -> float:
+    """Seconds for the library's projection runner to build the read models to `head`."""
+    return peer.peer_seconds(_library_env(), f"{PG}/{READ_DB}", head)
+
+
+def measure(runs: int, events: int, factor: int = 10, peer_events: int = PEER_EVENTS) -> dict:
+    """Rebuild from `events` events, then (factor > 1) from `factor` times as many.
+
+    The peer commits once per event (a few hundred per second here), so it is timed over
+    the first `peer_events` events of the log (0: the whole log). The grown log starts
+    with the same events, so a peer that stops short of both heads is timed only once.
+    """
     count = seed_ordinal(events)
-    seed_eventsourcing(count)
-    results = {f"rebuild_{count}": _compare(runs, count)}
+    if seed_eventsourcing() != count:
+        raise RuntimeError("The library's log does not hold the same events as Ordinal's.")
+    ceiling.ceiling_prepare()
+    peer_head = min(count, peer_events or count)
+    results = {f"rebuild_{count}": _compare(runs, count, peer_head)}
     if factor > 1:
         grow_logs(factor)
-        results[f"rebuild_{count * factor}"] = _compare(runs, count * factor)
+        bigger = count * factor
+        again = min(bigger, peer_events or bigger)
+        results[f"rebuild_{bigger}"] = _compare(runs, bigger, again if again > peer_head else None)
     return results
 
 
-def _compare(runs: int, count: int) -> dict:
+def _compare(runs: int, count: int, peer_head: int | None) -> dict:
+    """Time Ordinal's rebuild and the three baselines on a log of `count` events."""
     ordinal = repeat(lambda: count / ordinal_rebuild_seconds(), runs)
     baseline = repeat(lambda: count / eventsourcing_read_seconds(), runs)
+    peer_rate = repeat(lambda: peer_head / peer_seconds(peer_head), runs) if peer_head else None
+    ceiling_runs = [ceiling.ceiling_seconds() for _ in range(runs)]
+    ceiling_rate = summarise([count / seconds for seconds, _ in ceiling_runs])
+    _check_same_rows(count, peer_head)
+    median = ordinal["median"]
     return {
         "events": count,
         "ordinal_events_per_s": ordinal,
-        "ordinal_seconds_median": count / ordinal["median"],
+        "ordinal_seconds_median": count / median,
         "baseline_eventsourcing_read_decode_per_s": baseline,
-        "ratio": ordinal["median"] / baseline["median"],
-        "target": ">= 1.5" + ("; 1M in < 15 s" if count >= 1_000_000 else ""),
+        "baseline_eventsourcing_projection_per_s": peer_rate,
+        "peer_events": peer_head,
+        "baseline_sql_replay_per_s": ceiling_rate,
+        "sql_replay_transfer_seconds": summarise([transfer for _, transfer in ceiling_runs]),
+        "ratio": median / baseline["median"],
+        "ratio_peer": median / peer_rate["median"] if peer_rate else None,
+        "ratio_ceiling": median / ceiling_rate["median"],
+        "targets": {
+            "read_decode": ">= 1.0" + ("; 1M in < 10 s" if count >= 1_000_000 else ""),
+            "peer": ">= 3",
+            "ceiling": ">= 0.5",
+        },
     }
+
+
+def _check_same_rows(count: int, peer_head: int | None) -> None:
+    """Refuse baselines that build other rows than Ordinal's rebuild just did.
+
+    The SQL replay is compared with Ordinal's read models. The peer too when it went to
+    the head; when it stopped short, with the SQL replay of the events it processed.
+    """
+    differences = ceiling.rows_differing(ceiling.ceiling_tables())
+    if peer_head:
+        reached = peer.peer_position(f"{PG}/{READ_DB}")
+        if reached >= count:
+            pairs = peer.peer_tables()  # each peer table -> Ordinal's
+        else:
+            ceiling.ceiling_seconds(upto=reached)
+            pairs = dict(zip(peer.peer_tables(), ceiling.ceiling_tables(), strict=True))
+        differences |= ceiling.rows_differing(pairs, skip=peer.OWN_COLUMNS)
+    if any(differences.values()):
+        raise RuntimeError(f"Rows differing from Ordinal's rebuild, per table: {differences}")

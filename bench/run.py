@@ -1,6 +1,7 @@
 """Run every benchmark against its baseline and write bench/results.json and docs/BENCHMARKS.md.
 
-Usage: python -m bench.run [--quick] [--runs 3] [--count 1000] [--events 100000] [--seconds 10]
+Usage: python -m bench.run [--quick] [--runs 3] [--count 1000] [--events 100000]
+    [--peer-events 20000] [--seconds 10]
 
 It DROPS and recreates the databases ordinal_bench_write and ordinal_bench_read on the
 PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432), uses Redis db 12
@@ -15,6 +16,7 @@ import time
 from pathlib import Path
 
 from . import report, setup
+from .catchup import PEER_EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,12 +52,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--count", type=int, default=1000, help="appends per writer per run")
     parser.add_argument("--events", type=int, default=100_000, help="events to rebuild")
+    parser.add_argument(
+        "--peer-events",
+        type=int,
+        default=PEER_EVENTS,
+        help="events the eventsourcing projection runner is timed over (0: the whole log)",
+    )
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per run")
     parser.add_argument("--list-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
     parser.add_argument("--as-of-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
     args = parser.parse_args()
     if args.quick:
         args.runs, args.count, args.events, args.seconds = 1, 200, 5000, 3
+        args.peer_events = 1000
         args.list_sizes = [10_000, 50_000]
         args.as_of_sizes = [2_000, 20_000]
 
@@ -66,7 +75,7 @@ def main() -> None:
     results: dict = {"machine": machine(), "runs": args.runs, "quick": args.quick}
     # The rebuild first, on a log holding only its own events; the appends use an event
     # type no projector handles ("BenchAppended"), so later catch-ups skip them.
-    results.update(catchup.measure(args.runs, args.events))
+    results.update(catchup.measure(args.runs, args.events, peer_events=args.peer_events))
     results.update(append.measure(args.runs, args.count))
     results.update(aggregate.measure())
     token = http.bench_token()
