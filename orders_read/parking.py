@@ -10,7 +10,7 @@ parked stream's events stay in the log and are read again by the retry.
 
 import logging
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from uuid import UUID
@@ -59,18 +59,19 @@ class StreamFailed(Exception):
         self.failure = failure
 
 
-def parked_positions(label: str, stream_ids: Iterable[UUID]) -> dict[UUID, int]:
-    """Return {stream id: first parked position} for those of the streams that are parked."""
-    streams = set(stream_ids)
-    if not streams:
-        return {}
-    found = ParkedStream.objects.using(READ_DB).filter(projection=label, stream_id__in=streams)
+def parked_positions(label: str) -> dict[UUID, int]:
+    """Return {stream id: first parked position} of the projection's parked streams.
+
+    There are few (a stream parks on a bug), so all of them, not a lookup per batch's
+    streams: a rebuild's batch names tens of thousands of streams.
+    """
+    found = ParkedStream.objects.using(READ_DB).filter(projection=label)
     return dict(found.values_list("stream_id", "position"))
 
 
 def without_parked(label: str, events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
     """Return the events that are not held back by a parked stream of this projection."""
-    parked = parked_positions(label, {event.stream_id for event in events})
+    parked = parked_positions(label)
     if not parked:
         return list(events)
     return [e for e in events if e.stream_id not in parked or e.position < parked[e.stream_id]]
