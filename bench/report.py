@@ -185,11 +185,10 @@ def online_rebuild(r: dict) -> str:
         f"Setup: {o['setup']}. Read-your-writes latency: from sending `POST /api/orders/` to "
         "the `GET /api/orders/{id}/?min_position=<its position>` answering 200 (asked again "
         "after a 503). Queries (staff): the sales report, the commands' customer and a seeded "
-        "customer in turn; an answer is incomplete if it holds fewer of the orders placed "
-        "than its `X-Read-Position` covers (checked against the log after the phase), less "
-        "than the answer before it, or (seeded customer) differs at all. Only what was sent "
-        "while the rebuild ran counts in its row. Target: "
-        f"{o['target']}.",
+        "customer in turn; an answer is incomplete if it is a 404, holds fewer of the orders "
+        "placed than its `X-Read-Position` covers (checked against the log after the phase) "
+        "or less than the answer before it, or (seeded customer) differs at all. Only what was "
+        f"sent while the rebuild ran counts in its row. Target: {o['target']}.",
     ]
     return "\n" + "\n".join(lines)
 
