@@ -148,9 +148,9 @@ def _snapshot_rows(s: dict) -> list[str]:
 
 def online_rebuild(r: dict) -> str:
     """Item 10: read-your-writes and query answers before and during a blue/green rebuild."""
-    if "rebuild_online" not in r:
+    if "online_rebuild" not in r:
         return ""
-    o = r["rebuild_online"]
+    o = r["online_rebuild"]
     phases = (("baseline, no rebuild", o["baseline"]), ("during the rebuild", o["during_rebuild"]))
     lines = [
         f"## 10. Rebuild while serving ({o['events']:,} events)",
@@ -190,7 +190,7 @@ def online_rebuild(r: dict) -> str:
         "or less than the answer before it, or (seeded customer) differs at all. Only what was "
         f"sent while the rebuild ran counts in its row. Target: {o['target']}.",
     ]
-    return "\n" + "\n".join(lines)
+    return "\n" + "\n".join(lines) + "\n"
 
 
 def markdown(r: dict) -> str:
@@ -286,5 +286,4 @@ Ordinal p50 / baseline p50 (lower is better).
 - **HTTP GET (item 6).** Per request the read path costs the token lookup, one
   checkpoint query (for `X-Read-Position`) and the row; DRF's `ModelSerializer` field
   construction is the largest Python cost on both sides.
-{online_rebuild(r)}
-"""
+{online_rebuild(r)}"""
