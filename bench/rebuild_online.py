@@ -1,7 +1,8 @@
 """Rebuild every read model while HTTP commands and queries flow (issue 13, blue/green).
 
-Run in its own process on its own databases (`python -m bench.rebuild_online --events N`
-prints a markdown section, then the results as JSON on its last line). The log is seeded
+Run in its own process on its own databases, dropped at the end (`python -m
+bench.rebuild_online --events N` prints a markdown section, then the results as JSON on
+its last line; set BENCH_REDIS to choose the Redis database). The log is seeded
 as for item 4 (up to 100k events by the aggregate, the rest SQL copies under new stream
 ids) and projected once; then gunicorn and one Celery worker serve it, commands nudging
 catch-ups through Redis (BENCH_REDIS). Two phases, each with the same client loops:
@@ -19,17 +20,14 @@ what was sent while it ran.
 """
 
 import argparse
-import bisect
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,16 +36,10 @@ import psycopg
 import requests
 
 from . import setup
+from .online_clients import CUSTOMER, ORDER, QUANTITY, Loops, check, figure, percentiles
 
 WRITE_DB, READ_DB = "ordinal_bench_online_write", "ordinal_bench_online_read"
 TEMPLATE = 100_000  # events made by the aggregate; the rest are SQL copies of them
-CUSTOMER = "bench-online"  # the commands place orders for this customer
-QUANTITY = 2
-ORDER = {  # every command's body
-    "customer_id": CUSTOMER,
-    "currency": "EUR",
-    "items": [{"sku": "ONLINE-1", "quantity": QUANTITY, "unit_price": "1.00"}],
-}
 WARM_UP_SECONDS = 1.0
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,98 +77,6 @@ def _head(conn: psycopg.Connection) -> int:
     return conn.execute("SELECT coalesce(max(position), 0) FROM eventlog_event").fetchone()[0]
 
 
-@dataclass
-class Loops:
-    """The two client loops of one phase and what they saw (wall-clock send times)."""
-
-    url: str
-    token: str
-    rate: float
-    threads: int
-    query_rate: float
-    paths: dict[str, str]  # the queries asked, by kind
-    stop: threading.Event = field(default_factory=threading.Event)
-    commands: list[tuple[float, float | None]] = field(default_factory=list)  # sent, ms
-    answers: list[tuple[float, str, int, Any]] = field(default_factory=list)
-    statuses: Counter = field(default_factory=Counter)  # (sent, status or 0) of each request
-    running: list[threading.Thread] = field(default_factory=list)
-
-    def start(self) -> None:
-        period = self.threads / self.rate
-        for n in range(self.threads):
-            self._thread(self._command_loop, period, n * period / self.threads)
-        self._thread(self._query_loop, 1 / self.query_rate, 0.0)
-
-    def finish(self) -> None:
-        self.stop.set()
-        for thread in self.running:
-            thread.join()
-
-    def _thread(self, loop: Callable[[float, float], None], period: float, delay: float) -> None:
-        thread = threading.Thread(target=loop, args=(period, delay), daemon=True)
-        thread.start()
-        self.running.append(thread)
-
-    def _paced(self, period: float, delay: float):
-        """Yield at a steady pace; late iterations start at once, without a burst after."""
-        next_at = time.monotonic() + delay
-        while not self.stop.wait(max(0.0, next_at - time.monotonic())):
-            yield
-            next_at = max(next_at + period, time.monotonic())
-
-    def _send(self, session: requests.Session, method: str, path: str, **kwargs):
-        sent = time.time()
-        try:
-            response = session.request(method, self.url + path, timeout=30, **kwargs)
-        except requests.RequestException:
-            self.statuses[(sent, 0)] += 1  # no answer at all
-            return None
-        self.statuses[(sent, response.status_code)] += 1
-        return response
-
-    def _session(self) -> requests.Session:
-        session = requests.Session()
-        session.headers["Authorization"] = f"Token {self.token}"
-        return session
-
-    def _command_loop(self, period: float, delay: float) -> None:
-        session = self._session()
-        for _ in self._paced(period, delay):
-            sent, started, latency = time.time(), time.perf_counter(), None
-            placed = self._send(session, "POST", "/api/orders/", json=ORDER)
-            if placed is not None and placed.status_code == 201:
-                done = placed.json()
-                path = f"/api/orders/{done['order_id']}/?min_position={done['position']}"
-                # A 503 means the read model stayed behind for the whole wait: ask again.
-                answer = self._send(session, "GET", path)
-                while answer is not None and answer.status_code == 503 and not self.stop.is_set():
-                    answer = self._send(session, "GET", path)
-                if answer is not None and answer.status_code == 200:
-                    latency = (time.perf_counter() - started) * 1000
-            self.commands.append((sent, latency))
-
-    def _query_loop(self, period: float, delay: float) -> None:
-        session, kinds = self._session(), list(self.paths)
-        for n, _ in enumerate(self._paced(period, delay)):
-            kind = kinds[n % len(kinds)]
-            sent = time.time()
-            answer = self._send(session, "GET", self.paths[kind])
-            if answer is not None and answer.status_code in (200, 404):
-                # A 404 of a customer that has orders is an answer missing them all.
-                value = figure(kind, answer.json()) if answer.status_code == 200 else None
-                position = int(answer.headers["X-Read-Position"])
-                self.answers.append((sent, kind, position, value))
-
-
-def figure(kind: str, body: Any) -> Any:
-    """What an answer is checked by: units sold in all, orders counted, or the whole body."""
-    if kind == "report":
-        return sum(row["units_sold"] for row in body)
-    if kind == "customer":
-        return body["orders_count"]
-    return body
-
-
 def _state(url: str, token: str, paths: dict[str, str]) -> tuple[int, dict[str, Any]]:
     """The log's head and every query's answer once the read models have reached it."""
     with psycopg.connect(_dsn()) as conn:
@@ -205,31 +105,6 @@ def _placed_since(head: int) -> list[int]:
     return [row[0] for row in rows]
 
 
-def check(
-    answers: list[tuple[float, str, int, Any]], before: dict[str, Any], placed: list[int]
-) -> Counter:
-    """Count the answers missing events their read position covers, or holding too many.
-
-    An answer is incomplete when it is a 404 (None), holds fewer of the placed orders
-    than its read position covers, less than the answer of its kind before it, or (seeded
-    customer) differs at all; it is wrong when it holds more than the log does.
-    """
-    counts, last = Counter(), dict(before)
-    per_order = {"report": QUANTITY, "customer": 1}
-    for _, kind, position, value in answers:
-        counts["checked"] += 1
-        if kind == "seeded" or value is None:
-            counts["incomplete"] += value != before[kind]
-            continue
-        covered = bisect.bisect_right(placed, position)
-        low = before[kind] + per_order[kind] * covered
-        high = before[kind] + per_order[kind] * len(placed)
-        counts["incomplete"] += value < low or value < last[kind]
-        counts["wrong"] += value > high
-        last[kind] = value
-    return counts
-
-
 def phase(url: str, token: str, loops: dict, during: Callable[[], dict]) -> dict:
     """Run the client loops around `during`; report what was sent while it ran."""
     head, before = _state(url, token, loops["paths"])
@@ -251,7 +126,8 @@ def phase(url: str, token: str, loops: dict, during: Callable[[], dict]) -> dict
     statuses = Counter()
     for (sent, status), n in run.statuses.items():
         statuses[status] += n if inside(sent) else 0
-    latencies = sorted(ms for sent, ms in run.commands if inside(sent) and ms is not None)
+    timed = [(ms, sent) for sent, ms in run.commands if inside(sent) and ms is not None]
+    latencies = sorted(ms for ms, _ in timed)
     commands = sum(inside(sent) for sent, _ in run.commands)
     _, after = _state(url, token, loops["paths"])
     expected = {
@@ -265,6 +141,8 @@ def phase(url: str, token: str, loops: dict, during: Callable[[], dict]) -> dict
         "commands_per_s": commands / (ended - started),
         "commands_not_read": commands - len(latencies),
         "read_your_writes_ms": percentiles(latencies),
+        # When the slowest command was sent, in seconds from the phase's start.
+        "slowest_sent_at_s": max(timed)[1] - started if timed else None,
         "query_answers_checked": counts["checked"],
         "incomplete_answers": counts["incomplete"],
         "wrong_answers": counts["wrong"],
@@ -274,20 +152,6 @@ def phase(url: str, token: str, loops: dict, during: Callable[[], dict]) -> dict
         "statuses": {str(s): n for s, n in sorted(statuses.items()) if n},
         # Once the loops stop and the workers catch up: every read model exactly right.
         "final_answers_exact": after == expected,
-    }
-
-
-def percentiles(values: list[float]) -> dict[str, float | None]:
-    """p50, p95, p99 (nearest rank) and max of sorted values, or None without any."""
-
-    def rank(fraction: float) -> float | None:
-        return values[min(len(values) - 1, int(fraction * len(values)))] if values else None
-
-    return {
-        "p50": rank(0.50),
-        "p95": rank(0.95),
-        "p99": rank(0.99),
-        "max": values[-1] if values else None,
     }
 
 
@@ -307,14 +171,17 @@ def rebuild() -> dict:
     events = int(re.search(r"(\d+) events read", done.stdout).group(1))
     with psycopg.connect(f"{setup.PG}/{READ_DB}") as conn:
         # The builder's own time, from its rows: without the process's start and exit.
-        builder = conn.execute(
-            "SELECT extract(epoch FROM max(finished_at) - min(started_at)) "
+        begun, first_swap, last_swap = conn.execute(
+            "SELECT extract(epoch FROM min(started_at)), extract(epoch FROM min(finished_at)), "
+            "extract(epoch FROM max(finished_at)) "
             "FROM orders_read_rebuild WHERE kind = 'rebuild' AND created_at >= %s",
             [datetime.fromtimestamp(wall, UTC)],
-        ).fetchone()[0]
+        ).fetchone()
     return {
         "rebuild_seconds": seconds,
-        "rebuild_builder_seconds": float(builder),
+        "rebuild_builder_seconds": float(last_swap - begun),
+        # When the swaps committed, in seconds from the subprocess's start.
+        "rebuild_swaps_at_s": [float(first_swap) - wall, float(last_swap) - wall],
         "rebuild_events": events,
         "rebuild_events_per_s": events / seconds,
         "rebuild_swapped": done.stdout.count("rebuilt and swapped in"),
@@ -401,7 +268,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="command client threads")
     parser.add_argument("--query-rate", type=float, default=10, help="queries per second")
     args = parser.parse_args()
-    results = run(args.events, args.seconds, args.rate, args.threads, args.query_rate)
+    try:
+        results = run(args.events, args.seconds, args.rate, args.threads, args.query_rate)
+    finally:
+        setup.drop(WRITE_DB, READ_DB)  # a large log is not kept after its benchmark
     from .report import online_rebuild
 
     print(online_rebuild(results))

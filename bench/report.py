@@ -177,7 +177,9 @@ def online_rebuild(r: dict) -> str:
         f"{d['rebuild_events']:,} events in {d['rebuild_seconds']:.1f} s "
         f"({d['rebuild_events_per_s']:,.0f} events/s; {d['rebuild_builder_seconds']:.1f} s "
         f"from the builder's start to its last swap) and swapped {d['rebuild_swapped']} read "
-        f"models in. p99 read-your-writes during the rebuild / baseline p99: {ratio}. "
+        f"models in, {d['rebuild_swaps_at_s'][0]:.1f}-{d['rebuild_swaps_at_s'][1]:.1f} s after "
+        f"it started; the slowest command was sent {d['slowest_sent_at_s']:.1f} s after. "
+        f"p99 read-your-writes during the rebuild / baseline p99: {ratio}. "
         f"Wrong answers (more than the log holds): {o['baseline']['wrong_answers']} / "
         f"{d['wrong_answers']}; every read model exact once the loops stopped: "
         f"{o['baseline']['final_answers_exact'] and d['final_answers_exact']}.",
