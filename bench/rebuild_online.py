@@ -5,7 +5,7 @@ bench.rebuild_online --events N` prints a markdown section, then the results as 
 its last line; set BENCH_REDIS to choose the Redis database). The log is seeded
 as for item 4 (up to 100k events by the aggregate, the rest SQL copies under new stream
 ids) and projected once; then gunicorn and one Celery worker serve it, commands nudging
-catch-ups through Redis (BENCH_REDIS). Two phases, each with the same client loops:
+catch-ups through Redis. Two phases, each with the same client loops:
 
 - commands: POST an order, then GET it with `?min_position=<its position>` until 200;
   the read-your-writes latency is from sending the POST to that 200;
