@@ -1,7 +1,7 @@
 """Run every benchmark against its baseline and write bench/results.json and docs/BENCHMARKS.md.
 
 Usage: python -m bench.run [--quick] [--runs 3] [--count 1000] [--events 100000]
-    [--peer-events 20000] [--seconds 10]
+    [--peer-events 20000] [--seconds 10] [--online-events 1000000]
 
 It DROPS and recreates the databases ordinal_bench_write and ordinal_bench_read on the
 PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432), uses Redis db 12
@@ -61,12 +61,16 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=8, help="wrk duration per run")
     parser.add_argument("--list-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
     parser.add_argument("--as-of-sizes", type=int, nargs=2, default=[10_000, 1_000_000])
+    parser.add_argument(
+        "--online-events", type=int, default=1_000_000, help="log rebuilt while serving"
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs, args.count, args.events, args.seconds = 1, 200, 5000, 3
         args.peer_events = 1000
         args.list_sizes = [10_000, 50_000]
         args.as_of_sizes = [2_000, 20_000]
+        args.online_events = 20_000
 
     started = time.perf_counter()
     setup.configure()
@@ -92,6 +96,10 @@ def main() -> None:
     from . import asof
 
     results.update(asof.measure(args.runs, *args.as_of_sizes))
+    # Item 10, also on databases of its own: a rebuild while commands and queries flow.
+    from . import rebuild_online
+
+    results.update(rebuild_online.measure(args.online_events))
     subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
     results["wall_seconds"] = time.perf_counter() - started
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
