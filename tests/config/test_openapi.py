@@ -178,6 +178,8 @@ def test_queries_declare_the_read_position_on_every_answer(schema, path):
             expected.add("ETag")  # the order's version, also on a 304
         if path in AS_OF and code in {"200", "304"}:
             expected.add("X-As-Of-Position")  # with ?as_of=
+        if path == ORDER and code == "200":
+            expected.add("X-Parked")  # the order's events parked in its projection
         assert names == expected, code
 
 
