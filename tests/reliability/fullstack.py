@@ -527,9 +527,14 @@ def head_position(write_url: str) -> int:
     return _query(write_url, "SELECT COALESCE(MAX(position), 0) FROM eventlog_event")[0][0]
 
 
-def checkpoints(read_url: str) -> dict[str, tuple[int, str]]:
-    rows = _query(read_url, "SELECT name, position, last_error FROM orders_read_checkpoint")
-    return {name: (position, error) for name, position, error in rows}
+def checkpoints(read_url: str) -> dict[str, tuple[int, int]]:
+    """Return {projection: (position, parked streams)}."""
+    rows = _query(
+        read_url,
+        "SELECT c.name, c.position, (SELECT count(*) FROM orders_read_parkedstream p "
+        "WHERE p.projection = c.name) FROM orders_read_checkpoint c",
+    )
+    return {name: (position, parked) for name, position, parked in rows}
 
 
 def reached(stack: Stack, position: int) -> bool:
