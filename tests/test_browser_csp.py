@@ -103,7 +103,9 @@ def admin_pages(browser: Browser, order_id) -> None:
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.locator("tr.projection-order_view input[value=Rebuild]").click()
-    assert asked == ["Rebuild order_view from the whole event log?"]
+    assert asked == [
+        "Rebuild order_view from the whole event log (in the background, beside the live model)?"
+    ]
     expect(page.locator("ul.messagelist")).to_have_count(0)  # dismissed: nothing was posted
     browser.assert_clean("admin projection console")
 

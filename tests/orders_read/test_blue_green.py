@@ -9,6 +9,7 @@ from django.db import connections
 
 from config.bootstrap import query_bus
 from eventlog import store
+from eventlog.models import Event
 from orders_read import generations, rebuilds, runner
 from orders_read.models import Checkpoint, CustomerSummary, OrderView, ProductSales, Rebuild
 from orders_read.queries import GetOrder, ListOrders, Viewer
@@ -45,14 +46,12 @@ class TestOneRebuild:
         with connections["read"].cursor() as cursor:
             constraints = introspection.get_constraints(cursor, OrderView._meta.db_table)
         # The migration state's index names still name the live table's indexes.
-        assert {"orderview_customer", "orderview_status", "orderview_placed_at"} <= set(
-            constraints
-        )
+        assert {"orderview_customer", "orderview_status", "orderview_placed_at"} <= set(constraints)
         build = Rebuild.objects.using("read").get()
         assert (build.status, build.position, build.events_done) == (
             "done",
             store.head_position(),
-            store.head_position(),
+            Event.objects.count(),
         )
 
     def test_a_second_rebuild_is_refused_while_one_is_active(self):

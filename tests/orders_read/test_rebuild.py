@@ -120,9 +120,7 @@ def test_the_rebuild_command_shows_progress_and_replaces_the_rows():
     expected = snapshot()
     OrderView.objects.using("read").update(status="shipped")  # damage it
     out, err = StringIO(), StringIO()
-    call_command(
-        "rebuild_projections", "order_view", "--batch-size", "2", stdout=out, stderr=err
-    )
+    call_command("rebuild_projections", "order_view", "--batch-size", "2", stdout=out, stderr=err)
     # A tqdm bar: events done of the head, with the rate.
     head = store.head_position()
     assert "rebuild order_view: 100%" in err.getvalue() and f"{head}/{head}" in err.getvalue()
