@@ -291,8 +291,8 @@ def items_table(order: OrderView) -> SafeString:
     return format_html(
         '<table class="ordinal-items"><thead><tr><th>SKU</th><th{}>Quantity</th>'
         "<th{}>Unit price ({})</th><th{}>Line total ({})</th></tr></thead>"
-        '<tbody>{}</tbody><tfoot><tr><th colspan="3">Total</th><td{}><strong>{}</strong></td>'
-        "</tr></tfoot></table>",
+        '<tbody>{}</tbody><tfoot><tr><td colspan="3"><strong>Total</strong></td>'
+        "<td{}><strong>{}</strong></td></tr></tfoot></table>",
         right,
         right,
         order.currency,

@@ -59,16 +59,19 @@ def status_of(order_id) -> str:
     return OrderView.objects.using("read").get(order_id=order_id).status
 
 
-def test_ship_first_asks_for_a_tracking_number_per_order(staff_browser):
-    first, second = place("alice"), place("bob")
+def test_ship_first_asks_for_a_tracking_number_per_open_order(staff_browser):
+    first, second, closed = place("alice"), place("bob"), place("bob")
+    run(commands.CancelOrder(closed), "bob")
     catch_up()
-    response = staff_browser.post(ORDERS, selected("ship_selected", first, second, index="0"))
+    chosen = selected("ship_selected", first, second, closed, index="0")
+    response = staff_browser.post(ORDERS, chosen)
     assert response.status_code == 200
     html = response.content.decode()
-    for order_id in (first, second):
-        assert f'name="tracking-{order_id}"' in html
+    for order_id in (first, second, closed):
         assert f'name="_selected_action" value="{order_id}"' in html
-    assert 'name="post" value="yes"' in html and "Ship 2 orders" in html
+    assert f'name="tracking-{first}"' in html and f'name="tracking-{second}"' in html
+    assert f'name="tracking-{closed}"' not in html and "the command will refuse it" in html
+    assert 'name="post" value="yes"' in html and "Ship 3 orders" in html
     assert not Event.objects.filter(type="OrderShipped").exists()  # nothing sent yet
 
 
