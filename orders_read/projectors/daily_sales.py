@@ -10,7 +10,10 @@ from .base import Projector, Recorded, money
 
 def day_and_currency(event: Recorded) -> tuple[date, str]:
     """Return the day (UTC) the event was recorded on and the currency it is in."""
-    return event.recorded_at.astimezone(UTC).date(), event.data["currency"]
+    at = event.recorded_at
+    if at.tzinfo is not UTC:  # the log's own are UTC already: spare the conversion
+        at = at.astimezone(UTC)
+    return at.date(), event.data["currency"]
 
 
 def day_key(day: date, currency: str) -> str:
