@@ -11,6 +11,7 @@ from .projectors import PROJECTORS
 from .queries import (
     GetCustomer,
     GetCustomerAsOf,
+    GetDailySales,
     GetOrder,
     GetOrderAsOf,
     GetOrderHistory,
@@ -38,6 +39,7 @@ QUERY_HANDLERS: dict[type[Query], tuple[Handler, tuple[str, ...]]] = {
     ListCustomerOrders: (handlers.list_customer_orders, ORDERS),
     GetCustomer: (handlers.get_customer, ("customer_summary",)),
     GetProductSales: (handlers.get_product_sales, ("product_sales",)),
+    GetDailySales: (handlers.get_daily_sales, ("daily_sales",)),
     GetOrderHistory: (handlers.get_order_history, ()),
     # As-of answers read the log (and the projections' snapshots), so never wait.
     GetOrderAsOf: (handlers.get_order_as_of, ()),

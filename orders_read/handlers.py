@@ -9,6 +9,7 @@ from .queries import (
     Forbidden,
     GetCustomer,
     GetCustomerAsOf,
+    GetDailySales,
     GetOrder,
     GetOrderAsOf,
     GetOrderHistory,
@@ -22,6 +23,7 @@ from .queries import (
 )
 from .selectors import (
     customer_get,
+    daily_sales_list,
     order_get,
     order_history_list,
     order_list,
@@ -94,6 +96,11 @@ def get_product_sales(query: GetProductSales):
 def get_product_sales_as_of(query: GetProductSalesAsOf) -> AsOf:
     _require_staff(query.viewer)
     return product_sales_as_of(instant=query.as_of)
+
+
+def get_daily_sales(query: GetDailySales):
+    _require_staff(query.viewer)
+    return daily_sales_list(currency=query.currency, since=query.since, until=query.until)
 
 
 def get_order_history(query: GetOrderHistory):

@@ -221,3 +221,27 @@ class ProjectionSnapshotRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.projection} {self.key} @ {self.position}"
+
+
+class DailySales(models.Model):
+    """Orders and net revenue booked on one day (UTC) in one currency.
+
+    A day books what happened on it: an order's total the day it is placed, an item
+    change the day it is made, and a cancellation takes the order's total back out the
+    day it is cancelled, so a day's revenue may be below zero.
+    """
+
+    # "YYYY-MM-DD:EUR": one key column, as the projectors' bulk upsert wants.
+    key = models.CharField(max_length=16, primary_key=True)
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    orders_placed = models.PositiveIntegerField(default=0)
+    orders_cancelled = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=20, decimal_places=2, default=Decimal("0.00"))
+
+    class Meta:
+        verbose_name_plural = "daily sales"
+        indexes = [models.Index(fields=["day", "currency"], name="dailysales_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}"

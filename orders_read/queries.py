@@ -1,7 +1,7 @@
 """Queries: what a caller asks the read side, named as questions, and what comes back."""
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -57,6 +57,15 @@ class GetCustomer(Query):
 @dataclass(frozen=True, kw_only=True)
 class GetProductSales(Query):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class GetDailySales(Query):
+    """Orders and net revenue booked per day (UTC) and currency, narrowed by what is given."""
+
+    currency: str | None = None
+    since: date | None = None  # the first day, inclusive
+    until: date | None = None  # the last day, inclusive
 
 
 @dataclass(frozen=True, kw_only=True)

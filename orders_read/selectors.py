@@ -1,5 +1,6 @@
 """Read functions: fetch from the read models (and, for history, from the event log)."""
 
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -11,7 +12,15 @@ from eventlog.models import Event
 from orders_write.domain.upcasting import upcast
 
 from .filters import OrderFilters
-from .models import Checkpoint, CustomerSummary, OrderView, ParkedStream, ProductSales, Rebuild
+from .models import (
+    Checkpoint,
+    CustomerSummary,
+    DailySales,
+    OrderView,
+    ParkedStream,
+    ProductSales,
+    Rebuild,
+)
 from .pagination import Page, keyset_page
 from .projectors import PROJECTORS
 from .rebuilds import rebuild_progress
@@ -44,6 +53,20 @@ def product_sales_list() -> list[ProductSales]:
     # in memory) sort the same way on every database.
     sales = ProductSales.objects.using(READ_DB).filter(orders_count__gt=0)
     return sorted(sales, key=lambda row: row.sku)
+
+
+def daily_sales_list(
+    *, currency: str | None = None, since: date | None = None, until: date | None = None
+) -> list[DailySales]:
+    """Return the daily sales rows, by day then currency, within the days and currency given."""
+    rows = DailySales.objects.using(READ_DB).order_by("day", "currency")
+    if currency is not None:
+        rows = rows.filter(currency=currency)
+    if since is not None:
+        rows = rows.filter(day__gte=since)
+    if until is not None:
+        rows = rows.filter(day__lte=until)
+    return list(rows)
 
 
 def order_history_list(*, order_id: UUID) -> list[dict[str, Any]]:

@@ -94,13 +94,27 @@ def admin_pages(browser: Browser, order_id) -> None:
     row.locator("input.action-select").check()
     expect(page.locator(".action-counter")).to_contain_text("1 of 1 selected")
     browser.assert_clean("admin changelist")
+    # The Ship action's confirmation page (not confirmed: nothing is shipped).
+    page.select_option("select[name=action]", "ship_selected")
+    page.click("button[name=index]")
+    expect(page.get_by_role("button", name="Ship 1 order")).to_be_visible()
+    browser.assert_clean("admin ship confirmation")
+
+    browser.goto(f"/admin/orders_read/orderview/{order_id}/change/")
+    expect(page.locator("table.ordinal-items tbody tr")).to_have_count(1)
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("button", name="Cancel order").click()
+    assert asked == ["Cancel this order? Cancelling is final."]
+    expect(page.locator("ul.messagelist")).to_have_count(0)  # dismissed: nothing was posted
+    browser.assert_clean("admin order page")
 
     browser.goto("/admin/eventlog/event/")
     expect(page.locator("#result_list tbody tr")).to_have_count(1)
     browser.assert_clean("admin event log")
 
     browser.goto("/admin/orders_read/checkpoint/")
-    asked: list[str] = []
+    asked.clear()
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.locator("tr.projection-order_view input[value=Rebuild]").click()
     assert asked == [

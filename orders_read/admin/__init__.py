@@ -8,3 +8,5 @@ from . import orders, projections, read_models  # noqa: F401  (they register the
 admin.site.index_template = "admin/ordinal/index.html"
 admin.site.site_header = "Ordinal staff console"
 admin.site.site_title = "Ordinal admin"
+# "View site" opens the browsable API: the site has no other public pages.
+admin.site.site_url = "/api/"

@@ -1,83 +1,142 @@
-"""Bar charts as inline SVG, drawn on the server: no JavaScript, nothing from a CDN."""
+"""Bar charts as inline SVG, drawn on the server: no JavaScript, nothing from a CDN.
+
+A chart is two SVGs side by side: the value axis, a fixed strip for its labels, and
+the plot, as wide as the panel it sits in. The plot places bars and day labels in
+percentages of its width, so the bars fill whatever width the page gives it while the
+text keeps its size (a viewBox would scale the text with the panel).
+"""
 
 from collections.abc import Mapping, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 56, 12, 12, 28
+HEIGHT, AXIS_WIDTH, TOP, BOTTOM = 220, 56, 12, 28
+PLOT_HEIGHT = HEIGHT - TOP - BOTTOM
 Number = int | Decimal
-# Axis tops, per power of ten: the last one always covers the value.
-STEPS = (1, Decimal("1.5"), 2, Decimal("2.5"), 3, 4, 5, 6, 8, 10)
+# Round steps between ticks, per power of ten; at most this many intervals on the axis.
+MANTISSAS = (1, 2, Decimal("2.5"), 5)
+MAX_INTERVALS = 6
+CENT = Decimal("0.01")
+# Each day has a slot of the plot's width; its bar takes the middle of it.
+BAR_SHARE = Decimal("0.7")
+DAY_LABEL_EVERY = 5
 
 
 def bar_chart(
-    days: Sequence[date], values: Mapping[date, Number], *, label: str, unit: str = ""
+    days: Sequence[date],
+    values: Mapping[date, Number],
+    *,
+    label: str,
+    unit: str = "",
+    integer: bool = False,
 ) -> SafeString:
-    """Return an SVG bar chart with one bar per day that has a value above zero."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    top = _nice_ceiling(max([values.get(day, 0) for day in days] or [0]))
-    slot = plot_w / max(len(days), 1)
+    """Return a bar chart with one bar per day whose value is not zero.
+
+    `integer`: the values are counts, so the axis ticks are whole numbers. Values below
+    zero (a day of net refunds) hang below the zero line.
+    """
+    shown = [values.get(day, 0) for day in days]
+    ticks = axis_ticks(min(shown, default=0), max(shown, default=0), integer=integer)
+    low, high = ticks[0], ticks[-1]
+
+    def y(value: Number) -> float:
+        return TOP + float((high - Decimal(value)) / (high - low)) * PLOT_HEIGHT
+
+    zero = y(0)
+    slot = Decimal(100) / max(len(days), 1)
     bars = []
-    for n, day in enumerate(days):
-        value = values.get(day, 0)
-        if value <= 0:
+    for n, (day, value) in enumerate(zip(days, shown, strict=True)):
+        if value == 0:
             continue
-        height = float(value) / float(top) * plot_h
+        top, bottom = sorted((y(value), zero))
         bars.append(
             (
-                f"{LEFT + n * slot + slot * 0.15:.1f}",
-                f"{TOP + plot_h - height:.1f}",
-                f"{slot * 0.7:.1f}",
-                f"{height:.1f}",
+                "bar negative" if value < 0 else "bar",
+                "#ba2121" if value < 0 else "#417690",
+                _percent(n * slot + slot * (1 - BAR_SHARE) / 2),
+                f"{top:.1f}",
+                _percent(slot * BAR_SHARE),
+                f"{bottom - top:.1f}",
+                day.isoformat(),
                 day.isoformat(),
                 f"{value} {unit}".strip(),
             )
         )
-    grid = [(TOP + plot_h * (1 - share), _fmt(top * Decimal(share))) for share in (0, 0.5, 1)]
-    ticks = [
-        (f"{LEFT + n * slot + slot / 2:.1f}", day.strftime("%b %d"))
+    # One format per axis: cents on every tick if any tick needs them.
+    places = 0 if all(tick == tick.to_integral_value() for tick in ticks) else 2
+    grid = [
+        # (+ 0: no "-0"); the zero line darker than the others.
+        (f"{y(tick):.1f}", f"{tick + 0:,.{places}f}", "#999" if tick == 0 else "#ccc")
+        for tick in ticks
+    ]
+    day_labels = [
+        (_percent(n * slot + slot / 2), day.strftime("%b %d"))
         for n, day in enumerate(days)
-        if n % 5 == 0 or n == len(days) - 1
+        if n % DAY_LABEL_EVERY == 0 or n == len(days) - 1
     ]
     return format_html(
-        '<svg class="ordinal-chart" role="img" aria-label="{label}" width="{w}" height="{h}" '
-        'viewBox="0 0 {w} {h}" xmlns="http://www.w3.org/2000/svg" font-size="11" '
-        'font-family="sans-serif">{grid}{bars}{ticks}</svg>',
+        '<div class="ordinal-chart" role="img" aria-label="{label}">'
+        '<svg class="axis" width="{axis_w}" height="{h}" xmlns="http://www.w3.org/2000/svg" '
+        'font-size="11" font-family="sans-serif">{axis}</svg>'
+        '<svg class="plot" width="100%" height="{h}" xmlns="http://www.w3.org/2000/svg" '
+        'font-size="11" font-family="sans-serif">{grid}{bars}{days}</svg></div>',
         label=label,
-        w=WIDTH,
+        axis_w=AXIS_WIDTH,
         h=HEIGHT,
+        axis=format_html_join(
+            "",
+            '<text class="tick" x="{}" y="{}" text-anchor="end" fill="#666">{}</text>',
+            ((AXIS_WIDTH - 6, float(y_) + 4, text) for y_, text, _ in grid),
+        ),
         grid=format_html_join(
             "",
-            '<line x1="{}" x2="{}" y1="{}" y2="{}" stroke="#ccc"/>'
-            '<text x="{}" y="{}" text-anchor="end" fill="#666">{}</text>',
-            ((LEFT, WIDTH - RIGHT, y, y, LEFT - 6, y + 4, text) for y, text in grid),
+            '<line x1="0" x2="100%" y1="{}" y2="{}" stroke="{}"/>',
+            ((y_, y_, colour) for y_, _, colour in grid),
         ),
         bars=format_html_join(
             "",
-            '<rect class="bar" x="{}" y="{}" width="{}" height="{}" fill="#417690" '
-            'data-day="{}"><title>{}: {}</title></rect>',
-            ((x, y, w, h, day, day, text) for x, y, w, h, day, text in bars),
+            '<rect class="{}" fill="{}" x="{}" y="{}" width="{}" height="{}" data-day="{}">'
+            "<title>{}: {}</title></rect>",
+            bars,
         ),
-        ticks=format_html_join(
+        days=format_html_join(
             "",
             '<text x="{}" y="' + str(HEIGHT - 8) + '" text-anchor="middle" fill="#666">{}</text>',
-            ticks,
+            day_labels,
         ),
     )
 
 
-def _nice_ceiling(value: Number) -> Decimal:
-    """Round the axis top up to a round number a little above it (at least 1)."""
-    value = Decimal(value)
-    if value <= 1:
-        return Decimal(1)
-    magnitude = Decimal(10) ** (len(str(int(value))) - 1)
-    return next(step * magnitude for step in STEPS if value <= step * magnitude)
+def axis_ticks(low: Number, high: Number, *, integer: bool = False) -> list[Decimal]:
+    """Return the value axis' ticks: evenly spaced round numbers from zero or below `low`
+    to zero or above `high`, at most MAX_INTERVALS of them.
+
+    Of the round steps (1, 2, 2.5 or 5 times a power of ten) that need no more
+    intervals, the one whose axis is shortest wins (the smaller step on a tie), so the
+    tallest bar reaches as close to the top as round numbers allow. Counts (`integer`)
+    step by whole numbers, amounts by at least a cent.
+    """
+    low, high = min(Decimal(low), Decimal(0)), max(Decimal(high), Decimal(0))
+    if high == low:
+        high = low + 1  # nothing to show: a 0..1 axis
+    # A step of a tenth of the span needs too many intervals; one above the span needs 1.
+    largest = (high - low).adjusted() + 1
+    candidates = []
+    for exponent in range(largest - 2, max(largest, 0) + 1):
+        for mantissa in MANTISSAS:
+            step = Decimal(mantissa).scaleb(exponent)
+            if step < CENT or (integer and step != step.to_integral_value()):
+                continue
+            bottom = (low / step).to_integral_value(ROUND_FLOOR) * step
+            top = (high / step).to_integral_value(ROUND_CEILING) * step
+            if (top - bottom) / step <= MAX_INTERVALS:
+                candidates.append((top - bottom, step, bottom))
+    span, step, bottom = min(candidates)
+    return [bottom + step * k for k in range(int(span / step) + 1)]
 
 
-def _fmt(value: Decimal) -> str:
-    return f"{value:,.0f}" if value == value.to_integral_value() else f"{value:,.2f}"
+def _percent(value: Decimal) -> str:
+    return f"{value:.3f}%"

@@ -1,85 +1,49 @@
-"""Orders in the admin: a read-only list, each order's events, and ship/cancel actions."""
+"""Orders in the admin: a read-only list, each order's page and events, ship and cancel.
 
-import json
+Shipping and cancelling are commands (see `staff_commands`): the list's actions, and
+the order page's Ship and Cancel buttons.
+"""
+
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 
-from config.bootstrap import command_bus, query_bus
-from orders_write.commands import Actor, CancelOrder, Command, Context, ShipOrder
-from orders_write.domain.errors import DomainError
-from orders_write.errors import ConcurrentModification, NotAllowed, OrderNotFound
+from config.bootstrap import query_bus
+from orders_write.commands import CancelOrder, Command, ShipOrder
 
 from ..api.serializers import AsOfInput
 from ..as_of import AsOf
 from ..models import OrderView
-from ..projectors.orders import OrderViewProjector
 from ..queries import GetOrderAsOf, NotFound, Viewer
-from ..selectors import checkpoint_position_get
 from .base import StaffReadOnlyAdmin
 from .overview import overview_render
-
-# What may refuse one order of a batch; anything else is a bug and should be loud.
-REFUSALS = (DomainError, OrderNotFound, NotAllowed, ConcurrentModification)
-
-
-@dataclass
-class Outcomes:
-    """What happened to each order of a staff action."""
-
-    done: list[UUID] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
-    last_position: int = 0
-
-    def summary(self, verb: str) -> str:
-        """Return e.g. "3 shipped, 1 refused: Order … is cancelled; …"."""
-        text = f"{len(self.done)} {verb}"
-        if self.refused:
-            text += f", {len(self.refused)} refused: " + " ".join(self.refused)
-        return text
-
-    @property
-    def level(self) -> int:
-        if not self.refused:
-            return messages.SUCCESS
-        return messages.WARNING if self.done else messages.ERROR
-
-
-def staff_context(request: HttpRequest) -> Context:
-    """Return the command context of a staff member acting in the admin."""
-    actor = Actor(request.user.get_username(), is_staff=True)
-    correlation_id = getattr(request, "correlation_id", None)
-    return Context(actor=actor, correlation_id=correlation_id) if correlation_id else Context(actor)
-
-
-def dispatch_each(
-    request: HttpRequest, order_ids: list[UUID], make: Callable[[UUID], Command]
-) -> Outcomes:
-    """Send one command per order through the command bus; collect what each did."""
-    bus, context, outcomes = command_bus(), staff_context(request), Outcomes()
-    for order_id in order_ids:
-        try:
-            result = bus.dispatch(make(order_id), context)
-        except REFUSALS as refusal:
-            outcomes.refused.append(str(refusal))
-        else:
-            outcomes.done.append(order_id)
-            outcomes.last_position = max(outcomes.last_position, result.position)
-    return outcomes
+from .staff_commands import (
+    CancelForm,
+    ShipForm,
+    ShipOrdersForm,
+    dispatch_each,
+    read_your_writes,
+    staff_reason,
+    with_position,
+)
 
 
 def event_history_url(order_id: UUID) -> str:
     """Return the event log admin's list of one order's events."""
     return reverse("admin:eventlog_event_changelist") + "?" + urlencode({"q": str(order_id)})
+
+
+def change_url(order_id: UUID) -> str:
+    return reverse("admin:orders_read_orderview_change", args=[order_id])
 
 
 @admin.register(OrderView)
@@ -122,11 +86,21 @@ class OrderViewAdmin(StaffReadOnlyAdmin):
     # The change page adds a "state at" picker: ?as_of= shows the order as it was then.
     change_form_template = "admin/ordinal/orderview_change_form.html"
 
+    def changelist_view(self, request, extra_context=None):
+        """Show the list, once the read model has the changes just made (?min_position=)."""
+        read_your_writes(request)
+        return super().changelist_view(request, extra_context)
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         """Show the order, or with ?as_of= its state at that instant (the API's query)."""
+        read_your_writes(request)
         value = request.GET.get("as_of")
         if not value:
-            return super().change_view(request, object_id, form_url, extra_context)
+            # Ship and Cancel act on the current order, never on a past state.
+            forms = {"ship_form": ShipForm(), "cancel_form": CancelForm()}
+            return super().change_view(
+                request, object_id, form_url, {**(extra_context or {}), **forms}
+            )
         found = self._state_at(request, object_id, value)
         if found is None:
             return HttpResponseRedirect(request.path)
@@ -178,8 +152,17 @@ class OrderViewAdmin(StaffReadOnlyAdmin):
             return None
 
     def get_urls(self):
-        overview = self.admin_site.admin_view(self.overview_view)
-        return [path("overview/", overview, name="ordinal_overview"), *super().get_urls()]
+        wrap = self.admin_site.admin_view  # staff only, CSRF-checked
+        return [
+            path("overview/", wrap(self.overview_view), name="ordinal_overview"),
+            path("<uuid:order_id>/ship/", wrap(self.ship_view), name="orders_read_orderview_ship"),
+            path(
+                "<uuid:order_id>/cancel/",
+                wrap(self.cancel_view),
+                name="orders_read_orderview_cancel",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="order", ordering="placed_position")
     def short_id(self, order: OrderView) -> str:
@@ -197,33 +180,91 @@ class OrderViewAdmin(StaffReadOnlyAdmin):
 
     @admin.display(description="items")
     def items_display(self, order: OrderView) -> str:
-        return _pretty(order.items)
+        return items_table(order)
 
     @admin.display(description="shipping address")
     def address_display(self, order: OrderView) -> str:
         return address_lines(order.shipping_address)
 
-    @admin.action(description="Ship selected orders")
-    def ship_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._run(request, queryset, lambda order_id: ShipOrder(order_id), "shipped")
+    @admin.action(description="Ship selected orders…")
+    def ship_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        """Ask for each order's tracking number, then ship them (ShipOrder each)."""
+        # Rows first: the commands run on the write database, never inside a read query.
+        orders = list(queryset.order_by("placed_position"))
+        confirmed = request.POST.get("post") == "yes"
+        form = ShipOrdersForm([o.order_id for o in orders], request.POST if confirmed else None)
+        if confirmed and form.is_valid():
+            return self._run(
+                request,
+                [o.order_id for o in orders],
+                lambda order_id: ShipOrder(
+                    order_id, tracking_number=form.tracking_number(order_id)
+                ),
+                "shipped",
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Ship orders",
+            "opts": self.model._meta,
+            "rows": form.rows(orders),
+            "form": form,
+            "back": request.get_full_path(),
+        }
+        return TemplateResponse(request, "admin/ordinal/ship_orders.html", context)
 
     @admin.action(description="Cancel selected orders")
-    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
-        reason = f"cancelled by staff ({request.user.get_username()}) in the admin"
-        self._run(request, queryset, lambda order_id: CancelOrder(order_id, reason), "cancelled")
-
-    def _run(self, request, queryset, make: Callable[[UUID], Command], verb: str) -> None:
-        # Ids first: the commands run on the write database, never inside a read query.
+    def cancel_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        reason = staff_reason(request)
         order_ids = list(queryset.order_by("placed_position").values_list("order_id", flat=True))
+        return self._run(
+            request, order_ids, lambda order_id: CancelOrder(order_id, reason), "cancelled"
+        )
+
+    def ship_view(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        """Ship one order from its page, with the tracking number typed (POST)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        form = ShipForm(request.POST)
+        if not form.is_valid():
+            return self._form_refused(request, order_id, form)
+        tracking_number = form.cleaned_data["tracking_number"]
+        command = ShipOrder(order_id, tracking_number=tracking_number)
+        return self._run_one(request, order_id, command, "shipped")
+
+    def cancel_view(self, request: HttpRequest, order_id: UUID) -> HttpResponse:
+        """Cancel one order from its page, with the reason typed if any (POST)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        form = CancelForm(request.POST)
+        if not form.is_valid():
+            return self._form_refused(request, order_id, form)
+        reason = form.cleaned_data["reason"] or staff_reason(request)
+        return self._run_one(request, order_id, CancelOrder(order_id, reason), "cancelled")
+
+    def _run(
+        self, request, order_ids: list[UUID], make: Callable[[UUID], Command], verb: str
+    ) -> HttpResponse:
+        """Send the commands, report each outcome, and show the list once it has them."""
         outcomes = dispatch_each(request, order_ids, make)
         self.message_user(request, outcomes.summary(verb), outcomes.level)
-        # With a broker, workers project the new events a moment later than this answer.
-        if checkpoint_position_get(names=(OrderViewProjector.name,)) < outcomes.last_position:
+        # With a broker, workers project the new events a moment after this answer: the
+        # list waits for them (read-your-writes) and says so if they are late.
+        return HttpResponseRedirect(with_position(request.get_full_path(), outcomes.last_position))
+
+    def _run_one(self, request, order_id: UUID, command: Command, verb: str) -> HttpResponse:
+        outcomes = dispatch_each(request, [order_id], lambda _: command)
+        if outcomes.done:
+            self.message_user(request, f"Order {order_id} {verb}.", messages.SUCCESS)
+        else:
+            self.message_user(request, " ".join(outcomes.refused), messages.ERROR)
+        return HttpResponseRedirect(with_position(change_url(order_id), outcomes.last_position))
+
+    def _form_refused(self, request, order_id: UUID, form) -> HttpResponse:
+        for name, errors in form.errors.items():
             self.message_user(
-                request,
-                "The list may show the old status for a moment: the read model is catching up.",
-                messages.INFO,
+                request, f"{name.replace('_', ' ')}: {' '.join(errors)}", messages.ERROR
             )
+        return HttpResponseRedirect(change_url(order_id))
 
 
 def address_lines(address: dict[str, str]) -> str:
@@ -236,5 +277,28 @@ def address_lines(address: dict[str, str]) -> str:
     return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines if line))
 
 
-def _pretty(value: object) -> str:
-    return format_html("<pre>{}</pre>", json.dumps(value, indent=2, sort_keys=True))
+def items_table(order: OrderView) -> SafeString:
+    """Render the order's items as a table: SKU, quantity, unit price, line total, total."""
+    right = mark_safe(' style="text-align:right"')
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td{}>{}</td><td{}>{}</td><td{}>{}</td></tr>",
+        (
+            (i["sku"], right, i["quantity"], right, i["unit_price"], right, i["line_total"])
+            for i in order.items
+        ),
+    )
+    return format_html(
+        '<table class="ordinal-items"><thead><tr><th>SKU</th><th{}>Quantity</th>'
+        "<th{}>Unit price ({})</th><th{}>Line total ({})</th></tr></thead>"
+        '<tbody>{}</tbody><tfoot><tr><td colspan="3"><strong>Total</strong></td>'
+        "<td{}><strong>{}</strong></td></tr></tfoot></table>",
+        right,
+        right,
+        order.currency,
+        right,
+        order.currency,
+        rows,
+        right,
+        order.total,
+    )

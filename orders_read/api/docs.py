@@ -128,6 +128,18 @@ product_sales = documented(
     description="Staff only. Cancelled orders are excluded.",
     as_of=True,
 )
+daily_sales = documented(
+    "Report orders and net revenue per day and currency",
+    out.DailySalesOutput(many=True),
+    operation_id="reports_daily_sales_list",
+    parameters=[out.DailySalesInput],
+    errors=(403,),
+    description="Staff only. One row per day (UTC) and currency that had any order event, "
+    "ordered by day then currency. A day books what happened on it: the totals of orders "
+    "placed, item changes at their unit price, and minus the totals of orders cancelled "
+    "that day (a cancellation is booked the day it happens, not the day of its order). "
+    "`since` and `until` (ISO dates, inclusive) and `currency` narrow it.",
+)
 projection_status = documented(
     "Show each projection's position, lag, parked streams and rebuild progress",
     out.ProjectionStatusOutput(many=True),

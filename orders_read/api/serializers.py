@@ -8,7 +8,7 @@ from rest_framework import serializers
 from rest_framework.settings import api_settings
 
 from ..filters import OrderFilters
-from ..models import CustomerSummary, OrderView, ProductSales
+from ..models import CustomerSummary, DailySales, OrderView, ProductSales
 
 MAX_POSITION = 2**63 - 1
 # A hostile query string may hold thousands of names: report a few, each cut short.
@@ -49,6 +49,28 @@ class AsOfInput(ReadInput):
         help_text="An ISO 8601 instant, e.g. 2026-03-01T12:00:00Z: answer as things stood "
         "then (every event recorded at or before it applied). Without an offset it is UTC.",
     )
+
+
+class DailySalesInput(ReadInput):
+    """Parameters of the daily sales report: every one narrows it, none is required."""
+
+    currency = serializers.RegexField(
+        r"^[A-Z]{3}$",
+        required=False,
+        help_text='An ISO 4217 code, e.g. "EUR": only the rows in that currency.',
+    )
+    since = serializers.DateField(
+        required=False, help_text="The first day (UTC) to report, e.g. 2026-03-01."
+    )
+    until = serializers.DateField(
+        required=False, help_text="The last day (UTC) to report, e.g. 2026-03-31."
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        since, until = attrs.get("since"), attrs.get("until")
+        if since is not None and until is not None and since > until:
+            raise serializers.ValidationError({"until": ["Must not be before `since`."]})
+        return attrs
 
 
 def parameters_input(name: str, params: type, *, exclude: tuple[str, ...] = ()) -> type:
@@ -152,6 +174,24 @@ class ProductSalesOutput(serializers.ModelSerializer):
     class Meta:
         model = ProductSales
         fields = ["sku", "units_sold", "orders_count", "revenue"]
+
+
+class DailySalesOutput(serializers.ModelSerializer):
+    day = serializers.DateField(help_text="The day (UTC) the events were recorded on.")
+    orders_placed = serializers.IntegerField(help_text="Orders placed that day.")
+    orders_cancelled = serializers.IntegerField(help_text="Orders cancelled that day.")
+    revenue = serializers.DecimalField(
+        max_digits=20,
+        decimal_places=2,
+        coerce_to_string=True,
+        help_text="Net revenue booked that day, a decimal string (below zero when "
+        "cancellations outweigh it): totals of orders placed, plus item changes, minus "
+        "totals of orders cancelled.",
+    )
+
+    class Meta:
+        model = DailySales
+        fields = ["day", "currency", "orders_placed", "orders_cancelled", "revenue"]
 
 
 class HistoryEventOutput(serializers.Serializer):

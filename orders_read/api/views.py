@@ -180,7 +180,10 @@ class CustomerQueries(QueryActions):
 class ReportQueries(QueryActions):
     """The reports (staff only)."""
 
-    queries_asked = {"product_sales": queries.GetProductSales}
+    queries_asked = {
+        "product_sales": queries.GetProductSales,
+        "daily_sales": queries.GetDailySales,
+    }
 
     @docs.product_sales
     @action(detail=False, methods=["get"], url_path="product-sales")
@@ -195,6 +198,16 @@ class ReportQueries(QueryActions):
             return self.answer(result, data, **as_of_headers(result))
         result = self.ask(queries.GetProductSales(viewer=viewer(request), **asked))
         return self.answer(result, out.ProductSalesOutput(result.value, many=True).data)
+
+    @docs.daily_sales
+    @action(detail=False, methods=["get"], url_path="daily-sales")
+    def daily_sales(self, request: Request) -> Response:
+        """Report orders and net revenue booked per day (UTC) and currency."""
+        query = queries.GetDailySales(
+            viewer=viewer(request), **params(request, out.DailySalesInput)
+        )
+        result = self.ask(query)
+        return self.answer(result, out.DailySalesOutput(result.value, many=True).data)
 
 
 class ProjectionQueries(QueryActions):

@@ -26,6 +26,7 @@ QUERIES = [
     "/api/customers/{customer_id}/",
     "/api/customers/{customer_id}/orders/",
     "/api/reports/product-sales/",
+    "/api/reports/daily-sales/",
     "/api/projections/",
 ]
 OTHER = {"/api/auth/token/": {"post"}}

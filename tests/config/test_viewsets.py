@@ -37,6 +37,7 @@ def test_each_url_has_one_allow_header_naming_its_get_and_its_post(staff_client)
         "/api/customers/stella/": GET,
         "/api/customers/stella/orders/": GET,
         "/api/reports/product-sales/": GET,
+        "/api/reports/daily-sales/": GET,
         "/api/projections/": GET,
     }
     for path, methods in expected.items():

@@ -1,19 +1,26 @@
 """Helpers and fixtures for the read side: commands to make events, catch-ups, snapshots."""
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timedelta
 from decimal import Decimal
 from uuid import UUID, uuid4
 
 import pytest
+from django.utils import timezone
 
 from config.bootstrap import command_bus
+from eventlog.recorders.postgresql import PostgreSQLRecorder
 from orders_read import runner
-from orders_read.models import Checkpoint, CustomerSummary, OrderView, ProductSales
+from orders_read.models import Checkpoint
+from orders_read.projectors import PROJECTORS
 from orders_write import commands
 from orders_write.domain.values import Line
 from tests.threads import run_in_threads
 
 BOTH_DATABASES = ["default", "read"]
-READ_MODELS = (OrderView, CustomerSummary, ProductSales)
+# Every projection's read model: a new projection is compared by the rebuild tests too.
+READ_MODELS = tuple(projector.model for projector in PROJECTORS.values())
 
 
 def run(command: commands.Command, actor: str = "alice", *, staff: bool = False):
@@ -81,3 +88,31 @@ def short_wait(settings):
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def days_ago(monkeypatch) -> Callable[[int], AbstractContextManager[datetime]]:
+    """Return `days_ago(n)`: a context in which the log records events n days back.
+
+    It yields the instant recorded. The log never records an event before the last
+    one, so go oldest first. On PostgreSQL the log's clock is the database's: it is set
+    back here too.
+    """
+    real_now, real_clock = timezone.now, PostgreSQLRecorder._clock
+
+    @contextmanager
+    def back(days: int) -> Iterator[datetime]:
+        moment = real_now() - timedelta(days=days)
+
+        def clock(self, connection, table):
+            return f"(SELECT GREATEST(%s::timestamptz, MAX(recorded_at)) FROM {table})", [moment]
+
+        monkeypatch.setattr(timezone, "now", lambda: moment)
+        monkeypatch.setattr(PostgreSQLRecorder, "_clock", clock)
+        try:
+            yield moment
+        finally:
+            monkeypatch.setattr(timezone, "now", real_now)
+            monkeypatch.setattr(PostgreSQLRecorder, "_clock", real_clock)
+
+    return back

@@ -24,6 +24,7 @@ def paths(order_id) -> list[str]:
         "/api/customers/alice/",
         "/api/customers/alice/orders/",
         "/api/reports/product-sales/",
+        "/api/reports/daily-sales/",
         "/api/projections/",
     ]
 
@@ -53,7 +54,7 @@ def test_a_customer_sees_only_their_own_orders(alice_client, orders):
 
 
 def test_staff_only_endpoints_refuse_customers(alice_client, orders):
-    for path in ("/api/reports/product-sales/", "/api/projections/"):
+    for path in ("/api/reports/product-sales/", "/api/reports/daily-sales/", "/api/projections/"):
         response = alice_client.get(path)
         assert response.status_code == 403, path
         assert response["Content-Type"] == PROBLEM

@@ -10,6 +10,7 @@ QUERY_PATHS = [
     "/api/customers/{customer_id}/",
     "/api/customers/{customer_id}/orders/",
     "/api/reports/product-sales/",
+    "/api/reports/daily-sales/",
     "/api/projections/",
 ]
 

@@ -6,7 +6,7 @@ any query would fail them.
 """
 
 from dataclasses import fields
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from uuid import UUID
 
@@ -15,6 +15,7 @@ import pytest
 from eventlog.store import RecordedEvent
 from orders_read.projectors import (
     CustomerSummaryProjector,
+    DailySalesProjector,
     HandlerFailed,
     OrderViewProjector,
     ProductSalesProjector,
@@ -72,10 +73,10 @@ class Log:
             total=total,
         )
 
-    def item_added(self, order, sku, quantity, unit_price, *, total):
-        return self._item(order, "ItemAdded", sku, quantity, unit_price, total)
+    def item_added(self, order, sku, quantity, unit_price, *, total, at=None):
+        return self._item(order, "ItemAdded", sku, quantity, unit_price, total, at)
 
-    def quantity_changed(self, order, sku, quantity, unit_price, *, previous, total):
+    def quantity_changed(self, order, sku, quantity, unit_price, *, previous, total, at=None):
         return self._item(
             order,
             "ItemQuantityChanged",
@@ -83,11 +84,12 @@ class Log:
             quantity,
             unit_price,
             total,
+            at,
             previous_quantity=previous,
         )
 
-    def item_removed(self, order, sku, quantity, unit_price, *, total):
-        return self._item(order, "ItemRemoved", sku, quantity, unit_price, total)
+    def item_removed(self, order, sku, quantity, unit_price, *, total, at=None):
+        return self._item(order, "ItemRemoved", sku, quantity, unit_price, total, at)
 
     def shipped(self, order, tracking_number=""):
         customer, _ = self.orders[order]
@@ -95,11 +97,12 @@ class Log:
             order, "OrderShipped", customer_id=customer, tracking_number=tracking_number
         )
 
-    def cancelled(self, order, *items, total, reason=""):
+    def cancelled(self, order, *items, total, reason="", at=None):
         customer, currency = self.orders[order]
         return self.record(
             order,
             "OrderCancelled",
+            at=at,
             customer_id=customer,
             currency=currency,
             reason=reason,
@@ -107,11 +110,12 @@ class Log:
             total=total,
         )
 
-    def _item(self, order, kind, sku, quantity, unit_price, total, **extra):
+    def _item(self, order, kind, sku, quantity, unit_price, total, at, **extra):
         customer, currency = self.orders[order]
         return self.record(
             order,
             kind,
+            at=at,
             customer_id=customer,
             currency=currency,
             sku=sku,
@@ -158,7 +162,12 @@ def test_the_hand_made_events_have_the_fields_of_the_domain_events():
         assert names == {f.name for f in fields(Event.registry[kind])}, kind
 
 
-ALL_PROJECTORS = [OrderViewProjector, CustomerSummaryProjector, ProductSalesProjector]
+ALL_PROJECTORS = [
+    OrderViewProjector,
+    CustomerSummaryProjector,
+    ProductSalesProjector,
+    DailySalesProjector,
+]
 
 
 @pytest.mark.parametrize("projector_class", ALL_PROJECTORS)
@@ -401,3 +410,98 @@ class TestProductSales:
         row = project(ProductSalesProjector, log.events)["A-1"]
         assert row["revenue"] == {"EUR": Decimal("10.00"), "USD": Decimal("6.00")}
         assert (row["units_sold"], row["orders_count"]) == (3, 2)
+
+
+DAY1, DAY2, DAY3 = date(2025, 3, 1), date(2025, 3, 2), date(2025, 3, 3)
+
+
+def at_noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+class TestDailySales:
+    def test_order_placed_books_an_order_and_its_total_on_its_day(self, log):
+        log.placed(ORDER, "alice", A1, B2, total="25.50", at=at_noon(DAY1))
+        assert project(DailySalesProjector, log.events) == {
+            "2025-03-01:EUR": {
+                "key": "2025-03-01:EUR",
+                "day": DAY1,
+                "currency": "EUR",
+                "orders_placed": 1,
+                "orders_cancelled": 0,
+                "revenue": Decimal("25.50"),
+            }
+        }
+
+    def test_item_changes_book_units_times_the_event_price_on_the_day_they_happen(self, log):
+        log.placed(ORDER, "alice", A1, B2, total="25.50", at=at_noon(DAY1))
+        log.item_added(ORDER, "C-3", 3, "1.10", total="28.80", at=at_noon(DAY2))
+        log.quantity_changed(ORDER, "A-1", 5, "10.00", previous=2, total="58.80", at=at_noon(DAY2))
+        log.item_removed(ORDER, "B-2", 1, "5.50", total="53.30", at=at_noon(DAY3))
+        rows = project(DailySalesProjector, log.events)
+        revenue = {row["day"]: row["revenue"] for row in rows.values()}
+        assert revenue == {
+            DAY1: Decimal("25.50"),
+            DAY2: Decimal("33.30"),  # 3 x 1.10 + (5 - 2) x 10.00
+            DAY3: Decimal("-5.50"),
+        }
+        placed = {row["day"]: row["orders_placed"] for row in rows.values()}
+        assert placed == {DAY1: 1, DAY2: 0, DAY3: 0}
+
+    def test_a_cancellation_takes_the_total_out_on_the_day_it_is_cancelled(self, log):
+        log.placed(ORDER, "alice", A1, B2, total="25.50", at=at_noon(DAY1))
+        log.placed(OTHER, "bob", ("A-1", 1, "9.00"), total="9.00", at=at_noon(DAY2))
+        log.cancelled(ORDER, A1, B2, total="25.50", at=at_noon(DAY3))
+        rows = project(DailySalesProjector, log.events)
+        # The day it was placed keeps the order; the cancelling day books it back out.
+        assert [
+            (r["day"], r["orders_placed"], r["orders_cancelled"], r["revenue"])
+            for r in sorted(rows.values(), key=lambda r: r["day"])
+        ] == [
+            (DAY1, 1, 0, Decimal("25.50")),
+            (DAY2, 1, 0, Decimal("9.00")),
+            (DAY3, 0, 1, Decimal("-25.50")),
+        ]
+
+    def test_a_cancellation_on_the_day_it_was_placed_nets_to_zero(self, log):
+        log.placed(ORDER, "alice", A1, B2, total="25.50", at=at_noon(DAY1))
+        log.cancelled(ORDER, A1, B2, total="25.50", at=at_noon(DAY1) + timedelta(hours=1))
+        [row] = project(DailySalesProjector, log.events).values()
+        assert (row["orders_placed"], row["orders_cancelled"], row["revenue"]) == (
+            1,
+            1,
+            Decimal("0.00"),
+        )
+
+    def test_each_currency_has_its_own_row_per_day(self, log):
+        log.placed(ORDER, "alice", total="25.50", at=at_noon(DAY1))
+        log.placed(OTHER, "bob", ("A-1", 2, "3.00"), currency="USD", total="6.00", at=at_noon(DAY1))
+        rows = project(DailySalesProjector, log.events)
+        assert {key: row["revenue"] for key, row in rows.items()} == {
+            "2025-03-01:EUR": Decimal("25.50"),
+            "2025-03-01:USD": Decimal("6.00"),
+        }
+        assert {row["currency"] for row in rows.values()} == {"EUR", "USD"}
+
+    def test_days_are_utc_dates_whatever_the_offset_recorded(self, log):
+        # 23:30 at UTC-01:00 is 00:30 UTC the next day.
+        evening = datetime(2025, 3, 1, 23, 30, tzinfo=timezone(timedelta(hours=-1)))
+        log.placed(ORDER, "alice", total="25.50", at=evening)
+        [row] = project(DailySalesProjector, log.events).values()
+        assert (row["key"], row["day"]) == ("2025-03-02:EUR", DAY2)
+
+    def test_shipping_books_nothing(self, log):
+        log.placed(ORDER, "alice", total="25.50", at=at_noon(DAY1))
+        before = project(DailySalesProjector, log.events)
+        log.shipped(ORDER, "TRK-1")
+        assert project(DailySalesProjector, log.events) == before
+
+    def test_over_every_day_an_order_books_its_total_or_nothing_once_cancelled(self):
+        rows = project(DailySalesProjector, a_bit_of_everything().events)
+        by_currency: dict[str, Decimal] = {}
+        for row in rows.values():
+            by_currency[row["currency"]] = by_currency.get(row["currency"], 0) + row["revenue"]
+        # Alice's order ends at 53.30; Bob's USD order was cancelled.
+        assert by_currency == {"EUR": Decimal("53.30"), "USD": Decimal("0.00")}
+        assert sum(r["orders_placed"] for r in rows.values()) == 2
+        assert sum(r["orders_cancelled"] for r in rows.values()) == 1

@@ -34,6 +34,7 @@ def get_endpoints(order_id) -> dict[str, list[str]]:
         "/api/customers/alice/": [],
         "/api/customers/alice/orders/": filters,
         "/api/reports/product-sales/": [],
+        "/api/reports/daily-sales/": ["currency", "since", "until"],
         "/api/projections/": [],
     }
 

@@ -30,6 +30,7 @@ def endpoints(alice, staff):
         (f"/api/orders/{order_id}/history/", head, 200),
         ("/api/customers/alice/", 0, 404),  # not in the customer summary yet
         ("/api/reports/product-sales/", 0, 200),
+        ("/api/reports/daily-sales/", 0, 200),
         ("/api/projections/", 0, 200),
     ]
 

@@ -29,7 +29,9 @@ pytestmark = [
 
 def converged() -> bool:
     head = store.head_position()
-    return set(positions().values()) == {head} and len(positions()) == 3
+    return set(positions().values()) == {head} and len(positions()) == len(
+        runner.projection_names()
+    )
 
 
 def wait_until_converged(log: Path) -> None:

@@ -45,8 +45,13 @@ from tests.processes import (
 )
 from tests.reliability.servers import PrivatePostgres, PrivateRedis
 
-READ_TABLES = ("orders_read_orderview", "orders_read_customersummary", "orders_read_productsales")
-PROJECTIONS = 3  # order views, customer summaries, product sales (one checkpoint each)
+READ_TABLES = (
+    "orders_read_orderview",
+    "orders_read_customersummary",
+    "orders_read_productsales",
+    "orders_read_dailysales",
+)
+PROJECTIONS = len(READ_TABLES)  # one checkpoint per read model
 SETUP_SECONDS = 180  # migrations on a loaded 2-core machine; a bound, not an expectation
 # What a successful command answers; a refusal probe (a change to a final order) gets 409.
 SUCCESS = {"place": 201}
