@@ -93,28 +93,38 @@ class TestNewProjection:
     def forget(self, name: str) -> None:
         # What a deploy that adds a projection looks like: a table, events, no checkpoint.
         Checkpoint.objects.using("read").filter(name=name).delete()
-        ProductSales.objects.using("read").all().delete()
+        runner.PROJECTORS[name]().reset()
 
-    def test_its_endpoints_answer_503_until_it_is_built(self, staff_client, no_nudge):
+    @pytest.mark.parametrize(
+        ("name", "path", "shown"),
+        [
+            ("product_sales", "/api/reports/product-sales/", ("sku", "units_sold", "A-1", 3)),
+            ("daily_sales", "/api/reports/daily-sales/", ("currency", "orders_placed", "EUR", 1)),
+        ],
+    )
+    def test_its_endpoints_answer_503_until_it_is_built(
+        self, staff_client, no_nudge, name, path, shown
+    ):
         place("alice", line("A-1", 3))
         catch_up()
-        self.forget("product_sales")
+        self.forget(name)
 
-        response = staff_client.get("/api/reports/product-sales/")
+        response = staff_client.get(path)
         assert response.status_code == 503 and response["Retry-After"] == "5"
         assert response.json()["type"].endswith(":read-model-building")
         statuses = {p["name"]: p for p in staff_client.get("/api/projections/").json()}
-        assert statuses["product_sales"]["status"] == "building"
+        assert statuses[name]["status"] == "building"
         # The other endpoints answer as usual.
         assert staff_client.get("/api/orders/").status_code == 200
 
-        runner.projection_catch_up("product_sales")  # what the sweep sends
+        runner.projection_catch_up(name)  # what the sweep sends
 
-        response = staff_client.get("/api/reports/product-sales/")
+        response = staff_client.get(path)
         assert response.status_code == 200
-        assert [(r["sku"], r["units_sold"]) for r in response.json()] == [("A-1", 3)]
-        assert positions()["product_sales"] == store.head_position()
-        build = Rebuild.objects.using("read").get(projection="product_sales")
+        key, field, value, count = shown
+        assert [(r[key], r[field]) for r in response.json()] == [(value, count)]
+        assert positions()[name] == store.head_position()
+        build = Rebuild.objects.using("read").get(projection=name)
         assert (build.kind, build.status) == ("build", "done")
 
     def test_on_an_empty_log_it_answers_and_is_built_at_once(self):

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from orders_read import runner
+from orders_read import rebuilds
 from orders_read.models import CustomerSummary, DailySales, OrderView
 
 from .conftest import BOTH_DATABASES, catch_up, snapshot
@@ -44,5 +44,5 @@ def test_over_all_days_the_sales_add_up_to_the_orders_and_the_customer_totals(fi
 def test_a_rebuild_over_several_days_equals_the_incremental_model(five_days):
     incremental = snapshot()["DailySales"]
     assert len(incremental) > 5
-    runner.projection_rebuild("daily_sales", batch_size=23)
+    rebuilds.projections_rebuild(["daily_sales"], batch_size=23)
     assert snapshot()["DailySales"] == incremental

@@ -135,9 +135,8 @@ def test_the_catch_up_command_runs_the_named_projections():
     call_command("catch_up", "customer_summary", stdout=out)
     assert "customer_summary: applied 1 events" in out.getvalue()
     assert positions() == {
-        "order_view": 0,
-        "customer_summary": store.head_position(),
-        "product_sales": 0,
+        name: store.head_position() if name == "customer_summary" else 0
+        for name in runner.projection_names()
     }
     with pytest.raises(CommandError, match="Unknown projection"):
         call_command("catch_up", "nope")

@@ -127,8 +127,9 @@ def test_a_nudge_skips_projections_already_past_its_position(monkeypatch):
 
 def test_the_sweep_sends_work_only_where_there_is_some(monkeypatch):
     place("alice", line("A-1"))  # no nudge outside a committed transaction: all behind
-    runner.projection_catch_up("order_view")
-    runner.projection_catch_up("product_sales")
+    for name in runner.projection_names():
+        if name != "customer_summary":
+            runner.projection_catch_up(name)
     now = timezone.now()
     parked = {"stream_id": uuid4(), "position": 1, "version": 1, "event_type": "OrderPlaced"}
     for projection, retry_at in [
