@@ -80,10 +80,13 @@ class Projector:
         mine = []
         for index, event in enumerate(events):
             if event.type in handle:
-                try:
-                    mine.append((index, newest_schema(event, current)))
-                except Exception as exc:
-                    raise HandlerFailed(index, event.position, exc) from exc
+                # Inline, not a newest_schema call per event: most events are current.
+                if event.schema_version != current.get(event.type, 1):
+                    try:
+                        event = newest_schema(event, current)
+                    except Exception as exc:
+                        raise HandlerFailed(index, event.position, exc) from exc
+                mine.append((index, event))
         if not self.complete:
             wanted: set[Hashable] = set()
             for index, event in mine:
@@ -136,28 +139,30 @@ class Projector:
 
     def new_row(self, key: Hashable, **values: Any) -> dict[str, Any]:
         """Put a new row, `values` over the fields' defaults, in place of any row at `key`."""
-        row = {**self._defaults(), **values, self.model._meta.pk.attname: key}
+        if "_fixed_defaults" not in type(self).__dict__:
+            type(self)._defaults_learn()
+        row = {**self._fixed_defaults, **values, self._pk: key}
+        for attname, make in self._made_defaults:
+            # Lists and dicts made afresh per row, and only when `values` has none.
+            if attname not in values:
+                row[attname] = make()
         self.rows[key] = row
         self.changed.add(key)
         return row
 
     @classmethod
-    def _defaults(cls) -> dict[str, Any]:
-        # Fixed defaults are shared; callable ones (JSON dicts, lists) made afresh per row.
-        if "_fixed_defaults" not in cls.__dict__:
-            fields = cls.model._meta.concrete_fields
-            cls._fixed_defaults = {
-                f.attname: f.get_default()
-                for f in fields
-                if not f.has_default() or not callable(f.default)
-            }
-            cls._made_defaults = [
-                (f.attname, f.default) for f in fields if f.has_default() and callable(f.default)
-            ]
-        row = dict(cls._fixed_defaults)
-        for attname, make in cls._made_defaults:
-            row[attname] = make()
-        return row
+    def _defaults_learn(cls) -> None:
+        # Fixed defaults are shared; callable ones (JSON dicts, lists) made per row.
+        fields = cls.model._meta.concrete_fields
+        cls._pk = cls.model._meta.pk.attname
+        cls._fixed_defaults = {
+            f.attname: f.get_default()
+            for f in fields
+            if not f.has_default() or not callable(f.default)
+        }
+        cls._made_defaults = [
+            (f.attname, f.default) for f in fields if f.has_default() and callable(f.default)
+        ]
 
     @classmethod
     def reset(cls) -> None:
@@ -183,7 +188,7 @@ def newest_schema(event: Recorded, versions: dict[str, int] | None = None) -> Re
     return event._replace(data=data, schema_version=current)
 
 
-CENTS = Decimal("0.01")
+CENTS, ZERO = Decimal("0.01"), Decimal("0.00")
 
 
 def money(value: str | Decimal) -> Decimal:
@@ -197,4 +202,5 @@ def add_money(amounts: dict[str, str | Decimal], currency: str, amount: Decimal)
     The map holds decimal strings as stored; sums stay Decimals until the row is
     written (as strings again), which saves a round trip through str per event.
     """
-    amounts[currency] = Decimal(amounts.get(currency, "0.00")) + amount
+    held = amounts.get(currency, ZERO)
+    amounts[currency] = (held if held.__class__ is Decimal else Decimal(held)) + amount
