@@ -16,6 +16,7 @@ runs the three single-projection rebuilds at once, one process each.
 """
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -81,31 +82,63 @@ def grow(write_db: str, factor: int) -> int:
         return conn.execute("SELECT count(*) FROM eventlog_event").fetchone()[0]
 
 
-def read_seconds() -> float:
-    """Seconds to page through the whole log as a rebuild does, projecting nothing."""
+Measure = tuple[float, float, float]  # seconds: wall, this process's CPU, the server's CPU
+
+
+def _server_cpu(pids: list[int]) -> float:
+    """CPU seconds the database backends with these process ids have used so far."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def measured(result: list[float]):
+    """Fill `result` with the wall, client CPU and server CPU seconds of the block.
+
+    On a busy machine the wall time grows with the other work; the two CPU times do
+    not, and on an idle one their sum is about the wall time (client and server take
+    turns on one connection).
+    """
     from django.db import connections
 
+    pids = []
+    for alias in ("default", "read"):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.append(cursor.fetchone()[0])
+    server, (wall, cpu) = _server_cpu(pids), _clocks()
+    yield
+    (now_wall, now_cpu), now_server = _clocks(), _server_cpu(pids)
+    result[:] = [now_wall - wall, now_cpu - cpu, now_server - server]
+    connections.close_all()
+
+
+def read_seconds() -> Measure:
+    """Page through the whole log as a rebuild does (collector paused too), projecting nothing."""
     from eventlog import store
 
-    start, position = time.perf_counter(), 0
-    while events := store.read_all(position, PAGE, metadata=False):
-        position = events[-1].position
-    elapsed = time.perf_counter() - start
-    connections.close_all()
-    return elapsed
+    result: list[float] = []
+    gc.disable()
+    with measured(result):
+        position = 0
+        while events := store.read_all(position, PAGE, metadata=False):
+            position = events[-1].position
+    gc.enable()
+    return tuple(result)
 
 
-def rebuild_seconds(names: list[str] | None = None) -> float:
-    """Seconds to rebuild these projections (all by default) in one pass."""
-    from django.db import connections
-
+def rebuild_seconds(names: list[str] | None = None) -> Measure:
+    """Rebuild these projections (all by default) in one pass."""
     from orders_read import runner
 
-    start = time.perf_counter()
-    runner.projections_rebuild(names)
-    elapsed = time.perf_counter() - start
-    connections.close_all()
-    return elapsed
+    result: list[float] = []
+    with measured(result):
+        runner.projections_rebuild(names)
+    return tuple(result)
 
 
 def log_size() -> int:
@@ -114,22 +147,21 @@ def log_size() -> int:
     return Event.objects.count()
 
 
-def median_of(runs: int, measure: Callable[[], float]) -> tuple[float, list[float]]:
+def report_line(label: str, events: int, runs: int, measure: Callable[[], Measure]) -> None:
     values = [measure() for _ in range(runs)]
-    return statistics.median(values), values
-
-
-def report_line(label: str, events: int, runs: int, measure: Callable[[], float]) -> None:
-    seconds, values = median_of(runs, measure)
-    spread = ", ".join(f"{v:.2f}" for v in values)
-    print(f"{label:<18} {seconds:7.2f} s  {events / seconds:>9,.0f} events/s  ({spread})")
+    wall, cpu, server = (statistics.median(v[i] for v in values) for i in range(3))
+    spread = ", ".join(f"{v[0]:.2f}" for v in values)
+    print(
+        f"{label:<18} {wall:6.2f} s {events / wall:>8,.0f} ev/s  (walls {spread})  "
+        f"CPU: client {cpu:5.2f} s + server {server:5.2f} s = {events / (cpu + server):>7,.0f} ev/s"
+    )
 
 
 def time_all(runs: int, parts: list[str]) -> None:
     from orders_read.projectors import PROJECTORS
 
     events = log_size()
-    print(f"{events} events, median of {runs}")
+    print(f"{events} events, median of {runs}; load average {os.getloadavg()[0]:.1f}")
     for part in parts:
         if part == "read":
             report_line("read only", events, runs, read_seconds)
@@ -140,40 +172,40 @@ def time_all(runs: int, parts: list[str]) -> None:
             report_line(part, events, runs, lambda part=part: rebuild_seconds([part]))
 
 
-# (wall, CPU) seconds spent in timed calls, per open timed call.
+# Seconds (wall, client CPU, server CPU) spent in timed calls, per open timed call.
 _nested: list[list[float]] = []
+# The database backends whose CPU is counted (set while measuring).
+_backends: list[int] = []
 
 
-def _clocks() -> tuple[float, float]:
-    return time.perf_counter(), time.process_time()
+def _clocks() -> tuple[float, float, float]:
+    server = _server_cpu(_backends) if _backends else 0.0
+    return time.perf_counter(), time.process_time(), server
 
 
 @contextmanager
 def _timed(owner, attribute: str, totals: dict, label: Callable[..., str]):
-    """Add the (wall, CPU) seconds in `owner.attribute`, less nested timed calls, to `totals`.
-
-    CPU is this process's: the rest of the wall time is the database's work (and, on a
-    busy machine, waiting for a core).
-    """
+    """Add the seconds in `owner.attribute`, less nested timed calls, to `totals[label]`."""
+    if not hasattr(owner, attribute):  # another version of the code: nothing to time
+        yield
+        return
     found = owner.__dict__.get(attribute)
     is_classmethod = isinstance(found, classmethod)
     original = found.__func__ if is_classmethod else getattr(owner, attribute)
 
     def wrapper(*args, **kwargs):
-        _nested.append([0.0, 0.0])
-        wall, cpu = _clocks()
+        _nested.append([0.0, 0.0, 0.0])
+        before = _clocks()
         try:
             return original(*args, **kwargs)
         finally:
-            now_wall, now_cpu = _clocks()
-            spent = (now_wall - wall, now_cpu - cpu)
+            spent = [now - then for now, then in zip(_clocks(), before, strict=True)]
             inner = _nested.pop()
             total = totals[label(*args, **kwargs)]
-            total[0] += spent[0] - inner[0]
-            total[1] += spent[1] - inner[1]
-            if _nested:
-                _nested[-1][0] += spent[0]
-                _nested[-1][1] += spent[1]
+            for i in range(3):
+                total[i] += spent[i] - inner[i]
+                if _nested:
+                    _nested[-1][i] += spent[i]
 
     setattr(owner, attribute, classmethod(wrapper) if is_classmethod else wrapper)
     try:
@@ -186,55 +218,49 @@ def split() -> None:
     """Time the parts of one full rebuild: each is exclusive of the parts nested in it."""
     from contextlib import ExitStack
 
+    from django.db import connections
+
     from eventlog import store
     from orders_read import runner, snapshots
     from orders_read.projectors import base
 
-    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+    parts = [
+        (store, "read_all", lambda *a, **k: "read+decode (store.read_all)"),
+        (base.Projector, "apply", lambda self, *a, **k: f"apply {self.name}"),
+        (snapshots, "snapshot_take", lambda p, *a: f"snapshots {p.name}"),
+        (snapshots, "_keys", lambda p, *a: f"snapshots keys {p.name}"),
+        (snapshots, "_document", lambda p, *a: f"snapshots take {p.name}"),
+        (snapshots, "_snapshots_write", lambda n, *a: f"snapshots write {n}"),
+        (snapshots, "events_between", lambda *a: "snapshot re-reads (events_between)"),
+        (base, "upsert", lambda model, rows: f"upsert {model.__name__}"),
+        (base.Projector, "reset", lambda cls: f"reset {cls.name}"),
+    ]
+    for alias in ("default", "read"):
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            _backends.append(cursor.fetchone()[0])
     with ExitStack() as stack:
         # The snapshots' own re-reads of the log count as theirs, not as the replay's.
         stack.enter_context(_rebind(snapshots, "store", _Unwrapped(store.read_all)))
-        stack.enter_context(
-            _timed(store, "read_all", totals, lambda *a, **k: "read+decode (store.read_all)")
-        )
-        stack.enter_context(
-            _timed(base.Projector, "apply", totals, lambda self, *a, **k: f"apply {self.name}")
-        )
-        stack.enter_context(
-            _timed(snapshots, "_document", totals, lambda p, *a: f"snapshots take {p.name}")
-        )
-        stack.enter_context(
-            _timed(snapshots, "_snapshots_write", totals, lambda n, *a: f"snapshots write {n}")
-        )
-        stack.enter_context(
-            _timed(
-                snapshots,
-                "events_between",
-                totals,
-                lambda *a, **k: "snapshot re-reads (events_between)",
-            )
-        )
-        stack.enter_context(
-            _timed(base, "upsert", totals, lambda model, rows: f"upsert {model.__name__}")
-        )
-        stack.enter_context(
-            _timed(base.Projector, "reset", totals, lambda cls: f"reset {cls.name}")
-        )
-        wall, cpu = _clocks()
+        for owner, attribute, label in parts:
+            stack.enter_context(_timed(owner, attribute, totals, label))
+        before = _clocks()
         runner.projections_rebuild()
-        now_wall, now_cpu = _clocks()
-    elapsed, used = now_wall - wall, now_cpu - cpu
+        whole = [now - then for now, then in zip(_clocks(), before, strict=True)]
+    _backends.clear()
     events = log_size()
-    print(f"{events} events: rebuild all in {elapsed:.2f} s = {events / elapsed:,.0f} events/s")
-    print(f"  {'part':<40} {'wall':>7}    {'share':>5}    {'CPU here':>8}")
-    for label, (seconds, busy) in sorted(totals.items(), key=lambda item: -item[1][0]):
-        elapsed_share = 100 * seconds / elapsed
-        print(f"  {label:<40} {seconds:7.2f} s  {elapsed_share:5.1f} %  {busy:7.2f} s")
-    rest = elapsed - sum(w for w, _ in totals.values()), used - sum(c for _, c in totals.values())
     print(
-        f"  {'rest (runner loop, checkpoints, ...)':<40} {rest[0]:7.2f} s  {'':7}  {rest[1]:7.2f} s"
+        f"{events} events: rebuild all in {whole[0]:.2f} s = {events / whole[0]:,.0f} events/s; "
+        f"load average {os.getloadavg()[0]:.1f}"
     )
-    print(f"  {'total':<40} {elapsed:7.2f} s  {'':7}  {used:7.2f} s")
+    print(f"  {'part':<40} {'wall':>7}  {'share':>5}  {'client CPU':>10}  {'server CPU':>10}")
+    rows = sorted(totals.items(), key=lambda item: -(item[1][1] + item[1][2]))
+    rest = [whole[i] - sum(t[i] for t in totals.values()) for i in range(3)]
+    for label, (wall, cpu, server) in [*rows, ("rest (runner loop, checkpoints, ...)", rest)]:
+        share = 100 * wall / whole[0]
+        print(f"  {label:<40} {wall:6.2f} s  {share:4.1f} %  {cpu:8.2f} s  {server:8.2f} s")
+    print(f"  {'total':<40} {whole[0]:6.2f} s  {'':6}  {whole[1]:8.2f} s  {whole[2]:8.2f} s")
 
 
 class _Unwrapped:
@@ -275,7 +301,7 @@ def parallel(runs: int, argv_db: list[str]) -> None:
     """Rebuild each projection in its own process, all at once; report the wall time."""
     from orders_read.projectors import PROJECTORS
 
-    events, walls = log_size(), []
+    events, walls, work = log_size(), [], []
     for _ in range(runs):
         start = time.perf_counter()
         children = [
@@ -290,9 +316,15 @@ def parallel(runs: int, argv_db: list[str]) -> None:
         walls.append(time.perf_counter() - start)
         if any(child.returncode for child in children):
             raise SystemExit("a child rebuild failed")
-        print("  " + "; ".join(outputs) + f"; wall {walls[-1]:.2f} s")
+        # Each child prints: name wall client-CPU server-CPU
+        work.append(sum(float(f) for out in outputs for f in out.split()[2:4]))
+        print("  " + "; ".join(outputs) + f"; wall {walls[-1]:.2f} s, CPU {work[-1]:.2f} s")
     wall = statistics.median(walls)
-    print(f"3 processes: {wall:.2f} s = {events / wall:,.0f} events/s (median of {runs})")
+    print(
+        f"3 processes at once: {wall:.2f} s = {events / wall:,.0f} events/s (median of {runs}); "
+        f"CPU of all (clients + servers) {statistics.median(work):.2f} s; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 def main() -> None:
@@ -327,8 +359,8 @@ def main() -> None:
     elif args.command == "parallel":
         parallel(args.runs, ["--write-db", args.write_db, "--read-db", args.read_db])
     elif args.command == "one":
-        seconds = rebuild_seconds([args.projection])
-        print(f"{args.projection} {seconds:.2f} s")
+        wall, cpu, server = rebuild_seconds([args.projection])
+        print(f"{args.projection} {wall:.2f} {cpu:.2f} {server:.2f}")
 
 
 if __name__ == "__main__":

@@ -110,10 +110,12 @@ def _apply_part(projector: Projector, part: Sequence[Recorded], offset: int, sav
 
 def _keys(projector: Projector, events: Iterable[Recorded]) -> set[Hashable]:
     keys: set[Hashable] = set()
-    handled, versions = projector.handlers, schema_versions()
+    handled, versions, keys_of = projector.handlers, schema_versions(), projector.keys
     for event in events:
         if event.type in handled:
-            keys.update(projector.keys(newest_schema(event, versions)))
+            if event.schema_version != versions.get(event.type, 1):
+                event = newest_schema(event, versions)
+            keys.update(keys_of(event))
     return keys
 
 
@@ -149,6 +151,9 @@ def _encode(value: Any) -> str:
 
 
 def _encode_other(value: Any) -> str:
+    # Amounts first: they are most of the values that come here.
+    if value.__class__ is Decimal:
+        return str(value)
     # Datetimes pass through orjson to isoformat(), so they read back exactly as before.
     if isinstance(value, datetime):
         return value.isoformat()

@@ -3,6 +3,7 @@
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import Any, ClassVar
 
 from django.db import models
@@ -74,34 +75,47 @@ class Projector:
         """Apply a batch of events; raise HandlerFailed before writing anything.
 
         Handlers see every event in its type's newest schema: older stored data is
-        upcast here first (the stored rows stay as they are).
+        upcast here first (the stored rows stay as they are). The failure raised is the
+        batch's first, in log order.
         """
         handle, current = self._handle, schema_versions()  # once per batch, not per event
-        mine = []
-        for index, event in enumerate(events):
-            if event.type in handle:
-                # Inline, not a newest_schema call per event: most events are current.
-                if event.schema_version != current.get(event.type, 1):
-                    try:
-                        event = newest_schema(event, current)
-                    except Exception as exc:
-                        raise HandlerFailed(index, event.position, exc) from exc
-                mine.append((index, event))
+        stop, failure = len(events), None
         if not self.complete:
-            wanted: set[Hashable] = set()
-            for index, event in mine:
-                try:
-                    wanted.update(self.keys(event))
-                except Exception as exc:
-                    raise HandlerFailed(index, event.position, exc) from exc
+            wanted, failure = self._keys_of(events, current)
             self.load(wanted - self.rows.keys())
-        for index, event in mine:
+            if failure is not None:
+                stop = failure.index  # the events before it may fail first, in a handler
+        # One pass, every name local: this loop runs once per event and projection.
+        for index, event in enumerate(islice(events, stop)):
+            kind = event.type
+            if kind not in handle:
+                continue
             try:
-                handle[event.type](event)
+                # Inline, not a newest_schema call per event: most events are current.
+                if event.schema_version != current.get(kind, 1):
+                    event = newest_schema(event, current)
+                handle[kind](event)
             except Exception as exc:
                 raise HandlerFailed(index, event.position, exc) from exc
+        if failure is not None:
+            raise failure
         if save:
             self.save()
+
+    def _keys_of(
+        self, events: Sequence[Recorded], current: dict[str, int]
+    ) -> tuple[set[Hashable], HandlerFailed | None]:
+        """Return the keys of the rows the events touch, up to the first event that fails."""
+        wanted: set[Hashable] = set()
+        for index, event in enumerate(events):
+            if event.type in self._handle:
+                try:
+                    wanted.update(self.keys(newest_schema(event, current)))
+                except Exception as exc:
+                    failure = HandlerFailed(index, event.position, exc)
+                    failure.__cause__ = exc
+                    return wanted, failure
+        return wanted, None
 
     def load(self, keys: set[Hashable]) -> None:
         """Read the rows with these keys that exist into `self.rows`."""
