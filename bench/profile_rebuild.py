@@ -85,6 +85,17 @@ def grow(write_db: str, factor: int) -> int:
 Measure = tuple[float, float, float]  # seconds: wall, this process's CPU, the server's CPU
 
 
+# Seconds (wall, client CPU, server CPU) spent in timed calls, per open timed call.
+_nested: list[list[float]] = []
+# The database backends whose CPU is counted (set while measuring).
+_backends: list[int] = []
+
+
+def _clocks() -> tuple[float, float, float]:
+    server = _server_cpu(_backends) if _backends else 0.0
+    return time.perf_counter(), time.process_time(), server
+
+
 def _server_cpu(pids: list[int]) -> float:
     """CPU seconds the database backends with these process ids have used so far."""
     total = 0
@@ -105,15 +116,14 @@ def measured(result: list[float]):
     """
     from django.db import connections
 
-    pids = []
     for alias in ("default", "read"):
         with connections[alias].cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
-            pids.append(cursor.fetchone()[0])
-    server, (wall, cpu) = _server_cpu(pids), _clocks()
+            _backends.append(cursor.fetchone()[0])
+    before = _clocks()
     yield
-    (now_wall, now_cpu), now_server = _clocks(), _server_cpu(pids)
-    result[:] = [now_wall - wall, now_cpu - cpu, now_server - server]
+    result[:] = [now - then for now, then in zip(_clocks(), before, strict=True)]
+    _backends.clear()
     connections.close_all()
 
 
@@ -170,17 +180,6 @@ def time_all(runs: int, parts: list[str]) -> None:
         else:
             assert part in PROJECTORS, part
             report_line(part, events, runs, lambda part=part: rebuild_seconds([part]))
-
-
-# Seconds (wall, client CPU, server CPU) spent in timed calls, per open timed call.
-_nested: list[list[float]] = []
-# The database backends whose CPU is counted (set while measuring).
-_backends: list[int] = []
-
-
-def _clocks() -> tuple[float, float, float]:
-    server = _server_cpu(_backends) if _backends else 0.0
-    return time.perf_counter(), time.process_time(), server
 
 
 @contextmanager
