@@ -61,18 +61,14 @@ class PostgreSQLRecorder(Recorder):
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
             cursor.execute(query, [after_position, limit], binary=True)
             rows = cursor.fetchall()
-        loads = orjson.loads
+        loads, make = orjson.loads, tuple.__new__
+        # tuple.__new__ straight: the named tuple's own __new__ is a Python call per event.
+        if metadata:
+            return [
+                make(RecordedEvent, (p, kind, s, v, t, loads(data), loads(meta), at, schema))
+                for p, kind, s, v, t, data, meta, at, schema in rows
+            ]
         return [
-            RecordedEvent(
-                position,
-                kind,
-                stream,
-                version,
-                type_,
-                loads(data),
-                loads(meta) if metadata else None,
-                at,
-                schema,
-            )
-            for position, kind, stream, version, type_, data, meta, at, schema in rows
+            make(RecordedEvent, (p, kind, s, v, t, loads(data), None, at, schema))
+            for p, kind, s, v, t, data, _, at, schema in rows
         ]

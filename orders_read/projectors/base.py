@@ -3,6 +3,7 @@
 import re
 from collections.abc import Hashable, Iterable, Sequence
 from decimal import Decimal
+from itertools import islice
 from typing import Any, ClassVar
 
 from django.db import models
@@ -85,31 +86,47 @@ class Projector:
         """Apply a batch of events; raise HandlerFailed before writing anything.
 
         Handlers see every event in its type's newest schema: older stored data is
-        upcast here first (the stored rows stay as they are).
+        upcast here first (the stored rows stay as they are). The failure raised is the
+        batch's first, in log order.
         """
         handle, current = self._handle, schema_versions()  # once per batch, not per event
-        mine = []
-        for index, event in enumerate(events):
-            if event.type in handle:
-                try:
-                    mine.append((index, newest_schema(event, current)))
-                except Exception as exc:
-                    raise HandlerFailed(index, event.position, exc) from exc
+        stop, failure = len(events), None
         if not self.complete:
-            wanted: set[Hashable] = set()
-            for index, event in mine:
-                try:
-                    wanted.update(self.keys(event))
-                except Exception as exc:
-                    raise HandlerFailed(index, event.position, exc) from exc
+            wanted, failure = self._keys_of(events, current)
             self.load(wanted - self.rows.keys())
-        for index, event in mine:
+            if failure is not None:
+                stop = failure.index  # the events before it may fail first, in a handler
+        # One pass, every name local: this loop runs once per event and projection.
+        for index, event in enumerate(islice(events, stop)):
+            kind = event.type
+            if kind not in handle:
+                continue
             try:
-                handle[event.type](event)
+                # Inline, not a newest_schema call per event: most events are current.
+                if event.schema_version != current.get(kind, 1):
+                    event = newest_schema(event, current)
+                handle[kind](event)
             except Exception as exc:
                 raise HandlerFailed(index, event.position, exc) from exc
+        if failure is not None:
+            raise failure
         if save:
             self.save()
+
+    def _keys_of(
+        self, events: Sequence[Recorded], current: dict[str, int]
+    ) -> tuple[set[Hashable], HandlerFailed | None]:
+        """Return the keys of the rows the events touch, up to the first event that fails."""
+        wanted: set[Hashable] = set()
+        for index, event in enumerate(events):
+            if event.type in self._handle:
+                try:
+                    wanted.update(self.keys(newest_schema(event, current)))
+                except Exception as exc:
+                    failure = HandlerFailed(index, event.position, exc)
+                    failure.__cause__ = exc
+                    return wanted, failure
+        return wanted, None
 
     def load(self, keys: set[Hashable]) -> None:
         """Read the rows with these keys that exist into `self.rows`."""
@@ -147,28 +164,30 @@ class Projector:
 
     def new_row(self, key: Hashable, **values: Any) -> dict[str, Any]:
         """Put a new row, `values` over the fields' defaults, in place of any row at `key`."""
-        row = {**self._defaults(), **values, self.model._meta.pk.attname: key}
+        if "_fixed_defaults" not in type(self).__dict__:
+            type(self)._defaults_learn()
+        row = {**self._fixed_defaults, **values, self._pk: key}
+        for attname, make in self._made_defaults:
+            # Lists and dicts made afresh per row, and only when `values` has none.
+            if attname not in values:
+                row[attname] = make()
         self.rows[key] = row
         self.changed.add(key)
         return row
 
     @classmethod
-    def _defaults(cls) -> dict[str, Any]:
-        # Fixed defaults are shared; callable ones (JSON dicts, lists) made afresh per row.
-        if "_fixed_defaults" not in cls.__dict__:
-            fields = cls.model._meta.concrete_fields
-            cls._fixed_defaults = {
-                f.attname: f.get_default()
-                for f in fields
-                if not f.has_default() or not callable(f.default)
-            }
-            cls._made_defaults = [
-                (f.attname, f.default) for f in fields if f.has_default() and callable(f.default)
-            ]
-        row = dict(cls._fixed_defaults)
-        for attname, make in cls._made_defaults:
-            row[attname] = make()
-        return row
+    def _defaults_learn(cls) -> None:
+        # Fixed defaults are shared; callable ones (JSON dicts, lists) made per row.
+        fields = cls.model._meta.concrete_fields
+        cls._pk = cls.model._meta.pk.attname
+        cls._fixed_defaults = {
+            f.attname: f.get_default()
+            for f in fields
+            if not f.has_default() or not callable(f.default)
+        }
+        cls._made_defaults = [
+            (f.attname, f.default) for f in fields if f.has_default() and callable(f.default)
+        ]
 
     def reset(self) -> None:
         """Delete every row of the read model (before a build)."""
@@ -193,7 +212,7 @@ def newest_schema(event: Recorded, versions: dict[str, int] | None = None) -> Re
     return event._replace(data=data, schema_version=current)
 
 
-CENTS = Decimal("0.01")
+CENTS, ZERO = Decimal("0.01"), Decimal("0.00")
 
 
 def money(value: str | Decimal) -> Decimal:
@@ -207,4 +226,5 @@ def add_money(amounts: dict[str, str | Decimal], currency: str, amount: Decimal)
     The map holds decimal strings as stored; sums stay Decimals until the row is
     written (as strings again), which saves a round trip through str per event.
     """
-    amounts[currency] = Decimal(amounts.get(currency, "0.00")) + amount
+    held = amounts.get(currency, ZERO)
+    amounts[currency] = (held if held.__class__ is Decimal else Decimal(held)) + amount

@@ -17,12 +17,12 @@ class CustomerSummaryProjector(Projector):
         return (event.data["customer_id"],)
 
     def on_order_placed(self, event: Recorded) -> None:
-        summary = self.row_or_new(
-            event.data["customer_id"], orders_count=0, open_orders=0, totals={}
-        )
+        data = event.data
+        # A new row starts from the model's defaults: no orders, empty totals.
+        summary = self.row_or_new(data["customer_id"])
         summary["orders_count"] += 1
         summary["open_orders"] += 1
-        add_money(summary["totals"], event.data["currency"], money(event.data["total"]))
+        add_money(summary["totals"], data["currency"], money(data["total"]))
         if summary["last_order_at"] is None or event.recorded_at > summary["last_order_at"]:
             summary["last_order_at"] = event.recorded_at
 
@@ -44,6 +44,6 @@ class CustomerSummaryProjector(Projector):
         add_money(summary["totals"], event.data["currency"], -money(event.data["total"]))
 
     def _add_units(self, event: Recorded, units: int) -> None:
-        summary = self.row(event.data["customer_id"])
-        price = money(event.data["unit_price"])
-        add_money(summary["totals"], event.data["currency"], units * price)
+        data = event.data
+        summary = self.row(data["customer_id"])
+        add_money(summary["totals"], data["currency"], units * money(data["unit_price"]))

@@ -36,7 +36,7 @@ class OrderViewProjector(Projector):
             status=PLACED,
             currency=data["currency"],
             items=items,
-            item_count=sum(i["quantity"] for i in items),
+            item_count=sum([i["quantity"] for i in items]),
             total=money(data["total"]),
             shipping_address=data.get("shipping_address") or {},
             placed_at=event.recorded_at,
@@ -85,4 +85,4 @@ class OrderViewProjector(Projector):
     @staticmethod
     def _recount(order: dict[str, Any]) -> None:
         # The total comes from the event (the aggregate's), only the units are counted here.
-        order["item_count"] = sum(i["quantity"] for i in order["items"])
+        order["item_count"] = sum([i["quantity"] for i in order["items"]])

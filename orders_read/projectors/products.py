@@ -44,7 +44,8 @@ class ProductSalesProjector(Projector):
     def _count(
         self, event: Recorded, sku: str, units: int, unit_price: str | Decimal, *, orders: int
     ) -> None:
-        sales = self.row_or_new(sku, units_sold=0, orders_count=0, revenue={})
+        # A new row starts from the model's defaults: nothing sold, empty revenue.
+        sales = self.row_or_new(sku)
         sales["units_sold"] += units
         sales["orders_count"] += orders
         add_money(sales["revenue"], event.data["currency"], units * money(unit_price))

@@ -1,18 +1,19 @@
 """Write a projector's changed rows in bulk: insert new rows, overwrite existing ones.
 
 Rows are plain dicts keyed by field attname. On PostgreSQL a large batch goes
-through COPY into a temporary table and one INSERT ... ON CONFLICT from it, which
-keeps per-value work in psycopg's C code; a small batch (the usual catch-up of a
+through a binary COPY into a temporary table and one INSERT ... ON CONFLICT from it,
+which keeps per-value work in psycopg's C code; a small batch (the usual catch-up of a
 few events) is one multi-row INSERT, which costs fewer round trips.
 """
 
-import json
 from collections.abc import Sequence
 from decimal import Decimal
 from functools import cache
 from typing import Any
 
+import orjson
 from django.db import connections, models
+from psycopg.types.json import set_json_dumps
 
 READ_DB = "read"
 COPY_FROM_ROWS = 200
@@ -49,13 +50,26 @@ def _copy_upsert(cursor, table: "_Table", rows: Sequence[dict[str, Any]]) -> Non
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
         f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    with cursor.cursor.copy(f"COPY {staging} ({table.columns}) FROM STDIN") as copy:
+    # Binary, typed by the table's own column types: text COPY spent most of a large
+    # write turning datetimes, UUIDs and Decimals into text (measured twice as slow).
+    cursor.execute(_COLUMN_TYPES, [table.column_names, table.name])
+    types = cursor.fetchall()
+    set_json_dumps(_json_bytes, cursor.cursor)  # JSON values go in as objects
+    with cursor.cursor.copy(f"COPY {staging} ({table.columns}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types([oid for (oid,) in types])
         for row in rows:
-            copy.write_row(table.values(row))
+            copy.write_row(table.objects(row))
     cursor.execute(
         f"INSERT INTO {table.name} ({table.columns}) SELECT {table.columns} FROM {staging} "
         f"{table.on_conflict}; TRUNCATE {staging}"
     )
+
+
+# The type of each named column of a table, in the order named.
+_COLUMN_TYPES = (
+    "SELECT atttypid::int FROM pg_attribute, unnest(%s::text[]) WITH ORDINALITY AS c(name, n) "
+    "WHERE attrelid = %s::regclass AND attname = c.name ORDER BY c.n"
+)
 
 
 class _Table:
@@ -72,6 +86,7 @@ class _Table:
             f'"{f.column}" = EXCLUDED."{f.column}"' for f in self.fields if not f.primary_key
         )
         self.on_conflict = f'ON CONFLICT ("{meta.pk.column}") DO UPDATE SET {updates}'
+        self.column_names = [f.column for f in self.fields]
         self._attnames = [f.attname for f in self.fields]
         self._json = {f.attname for f in self.fields if isinstance(f, models.JSONField)}
 
@@ -84,6 +99,10 @@ class _Table:
         """The row's values in column order; JSON as text, which PostgreSQL parses."""
         return [_json(row[name]) if name in self._json else row[name] for name in self._attnames]
 
+    def objects(self, row: dict[str, Any]) -> list[Any]:
+        """The row's values in column order, as they are (for a typed binary COPY)."""
+        return [row[name] for name in self._attnames]
+
     def prepared(self, row: dict[str, Any], connection) -> list[Any]:
         return [
             _json(row[field.attname])
@@ -94,7 +113,12 @@ class _Table:
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, default=_amount)
+    return _json_bytes(value).decode()
+
+
+def _json_bytes(value: Any) -> bytes:
+    # orjson: several times faster than json.dumps on these small documents.
+    return orjson.dumps(value, default=_amount, option=orjson.OPT_NON_STR_KEYS)
 
 
 def _amount(value: Any) -> str:

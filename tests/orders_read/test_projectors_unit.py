@@ -505,3 +505,20 @@ class TestDailySales:
         assert by_currency == {"EUR": Decimal("53.30"), "USD": Decimal("0.00")}
         assert sum(r["orders_placed"] for r in rows.values()) == 2
         assert sum(r["orders_cancelled"] for r in rows.values()) == 1
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_the_failure_reported_is_the_first_in_log_order(log, complete):
+    """A handler failing before an event it cannot upcast is the one reported: the runner
+    keeps the events before the failure, so none of those may fail."""
+    log.placed(ORDER, total="25.50")
+    log.orders[OTHER] = ("bob", "EUR")
+    stray = log.item_added(OTHER, "C-3", 1, "1.00", total="1.00")  # no such order: KeyError
+    newer = log.item_added(ORDER, "C-3", 1, "1.00", total="26.50")
+    log.events[-1] = newer._replace(schema_version=99)  # written by a newer release
+    projector = OrderViewProjector(complete=complete)
+    if not complete:
+        projector.load = lambda keys: None  # no database: every row is already held
+    with pytest.raises(HandlerFailed) as failed:
+        projector.apply(log.events, save=False)
+    assert (failed.value.index, failed.value.position) == (1, stray.position)
