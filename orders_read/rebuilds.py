@@ -319,9 +319,14 @@ def _apply(generation: _Generation, events: Sequence[Recorded]) -> None:
         return
     try:
         with transaction.atomic(using=READ_DB):
+            # Rows are written once a step, not at every snapshot point inside it.
             runner.projection_apply(
-                generation.projector, events, snapshots=generation.build.kind != "verify"
+                generation.projector,
+                events,
+                save=False,
+                snapshots=generation.build.kind != "verify",
             )
+            generation.projector.save()
     except StreamFailed as failed:
         raise _GenerationFailed(generation.label, failed.failure) from None
     except runner.TRANSIENT_ERRORS:
