@@ -233,11 +233,26 @@ def online_rebuild(r: dict) -> str:
     return "\n" + "\n".join(lines) + "\n"
 
 
+def _refreshed(r: dict) -> str:
+    """Say which items a `--only` run re-measured into an earlier full run's figures."""
+    refreshed = r.get("refreshed")
+    if not refreshed:
+        return ""
+    names = {"rebuild": "4 (rebuild)", "online": "10 (rebuild while serving)"}
+    items = " and ".join(names[item] for item in refreshed["items"])
+    return (
+        f"Items {items} were re-measured on {refreshed['at']} by `python -m bench.run "
+        f"--only {' '.join(refreshed['items'])}` ({refreshed['seconds']} s); every other "
+        "figure is from the full run described below.\n"
+    )
+
+
 def markdown(r: dict) -> str:
     m = r["machine"]
     return f"""# Benchmarks
 
 Produced by `python -m bench.run` (see `bench/run.py`); raw figures in `bench/results.json`.
+{_refreshed(r)}
 Every Ordinal figure is compared with a baseline measured in the same run, on the same
 machine and databases. Medians over {r["runs"]} runs, min-max in brackets.
 
@@ -262,7 +277,8 @@ Ordinal p50 / baseline p50 (lower is better).
    its lines in normalized tables (`bench/baseline/`), on the same gunicorn and write DB.
    wrk, 2 threads, 8 connections.
 4. `rebuild_projections` of every projection (order_view, customer_summary,
-   product_sales, in one pass over the log) from a log of realistic order events made by
+   product_sales, daily_sales, in one pass over the log; blue/green: new tables beside
+   the live ones, indexed, swapped in) from a log of realistic order events made by
    the aggregate, against three baselines on the same events (the library's log is a copy
    of Ordinal's, recorded through an `eventsourcing` aggregate with the same event data;
    `bench/es_model.py`). Read+decode: the `eventsourcing` 9.5.6 PostgreSQL recorder paging
