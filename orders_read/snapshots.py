@@ -10,6 +10,7 @@ The state at any position p is then the newest snapshot at or before p plus a re
 in memory and through the same projector, of the at most EVERY events after it.
 """
 
+from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -83,9 +84,12 @@ def apply_with_snapshots(
     # Each snapshot is encoded when taken (the rows change after it) and all are
     # written together at the end: two statements a batch, not two a snapshot.
     taken: list[tuple[int, Document]] = []
-    for index, event in enumerate(events):
-        if event.position - (previous or 0) < every:
-            continue
+    while True:
+        # Positions grow along the batch: the next snapshot point is found by bisection.
+        index = bisect_left(events, (previous or 0) + every, start, key=_position)
+        if index == len(events):
+            break
+        event = events[index]
         part = events[start : index + 1]
         _apply_part(projector, part, start, save)
         changed = None
@@ -99,6 +103,10 @@ def apply_with_snapshots(
     if start < len(events):
         _apply_part(projector, events[start:], start, save)
     _snapshots_write(projector.label, taken)
+
+
+def _position(event: Recorded) -> int:
+    return event.position
 
 
 def _apply_part(projector: Projector, part: Sequence[Recorded], offset: int, save: bool) -> None:

@@ -7,9 +7,11 @@ few events) is one multi-row INSERT, which costs fewer round trips.
 """
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
+from uuid import UUID
 
 import orjson
 from django.db import connections, models
@@ -27,7 +29,7 @@ def upsert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
     table = _Table.of(model)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-            _copy_upsert(cursor, table, rows)
+            _copy_upsert(cursor, table, rows, connection)
         elif connection.vendor == "postgresql":
             values = ", ".join([table.row_placeholder] * len(rows))
             cursor.execute(
@@ -43,22 +45,28 @@ def upsert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
             )
 
 
-def _copy_upsert(cursor, table: "_Table", rows: Sequence[dict[str, Any]]) -> None:
+def _copy_upsert(cursor, table: "_Table", rows: Sequence[dict[str, Any]], connection) -> None:
     staging = f"staging_{table.plain_name}"
     # A temporary table lives as long as the connection; its rows only until the insert.
     cursor.execute(
         f"CREATE TEMPORARY TABLE IF NOT EXISTS {staging} "
         f"(LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
     )
-    # Binary, typed by the table's own column types: text COPY spent most of a large
-    # write turning datetimes, UUIDs and Decimals into text (measured twice as slow).
-    cursor.execute(_COLUMN_TYPES, [table.column_names, table.name])
-    types = cursor.fetchall()
-    set_json_dumps(_json_bytes, cursor.cursor)  # JSON values go in as objects
-    with cursor.cursor.copy(f"COPY {staging} ({table.columns}) FROM STDIN (FORMAT BINARY)") as copy:
-        copy.set_types([oid for (oid,) in types])
-        for row in rows:
-            copy.write_row(table.objects(row))
+    copy_into = f"COPY {staging} ({table.columns}) FROM STDIN"
+    if table.binary:
+        # Binary, typed by the table's own column types: text COPY spent most of a
+        # large write turning datetimes, UUIDs and Decimals into text (twice as slow).
+        cursor.execute(_COLUMN_TYPES, [table.column_names, table.name])
+        types = [oid for (oid,) in cursor.fetchall()]
+        set_json_dumps(_json_bytes, cursor.cursor)  # JSON values go in as objects
+        with cursor.cursor.copy(f"{copy_into} (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(table.objects(row, connection))
+    else:
+        with cursor.cursor.copy(copy_into) as copy:
+            for row in rows:
+                copy.write_row(table.values(row))
     cursor.execute(
         f"INSERT INTO {table.name} ({table.columns}) SELECT {table.columns} FROM {staging} "
         f"{table.on_conflict}; TRUNCATE {staging}"
@@ -70,6 +78,31 @@ _COLUMN_TYPES = (
     "SELECT atttypid::int FROM pg_attribute, unnest(%s::text[]) WITH ORDINALITY AS c(name, n) "
     "WHERE attrelid = %s::regclass AND attname = c.name ORDER BY c.n"
 )
+
+
+# The Python types a binary COPY takes as they are, by kind of field (None: any, JSON).
+# A value of another type (text for a datetime, say) is prepared by its field first,
+# as the text COPY and the INSERT, which let PostgreSQL parse text, accepted it.
+_BINARY_TYPES: dict[str, tuple[type, ...] | None] = {
+    "UUIDField": (UUID,),
+    "CharField": (str,),
+    "TextField": (str,),
+    "SlugField": (str,),
+    "BooleanField": (bool,),
+    "SmallIntegerField": (int,),
+    "IntegerField": (int,),
+    "BigIntegerField": (int,),
+    "PositiveSmallIntegerField": (int,),
+    "PositiveIntegerField": (int,),
+    "PositiveBigIntegerField": (int,),
+    "AutoField": (int,),
+    "BigAutoField": (int,),
+    "FloatField": (float,),
+    "DecimalField": (Decimal,),
+    "DateField": (date,),
+    "DateTimeField": (datetime,),
+    "JSONField": None,
+}
 
 
 class _Table:
@@ -89,6 +122,13 @@ class _Table:
         self.column_names = [f.column for f in self.fields]
         self._attnames = [f.attname for f in self.fields]
         self._json = {f.attname for f in self.fields if isinstance(f, models.JSONField)}
+        kinds = [f.get_internal_type() for f in self.fields]
+        # Any other kind of field: the text COPY, which takes every value as text.
+        self.binary = all(kind in _BINARY_TYPES for kind in kinds)
+        self._typed = [
+            (f.attname, None if fits is None else {*fits, type(None)}, f)
+            for f, fits in zip(self.fields, map(_BINARY_TYPES.get, kinds), strict=True)
+        ]
 
     @staticmethod
     @cache
@@ -99,9 +139,19 @@ class _Table:
         """The row's values in column order; JSON as text, which PostgreSQL parses."""
         return [_json(row[name]) if name in self._json else row[name] for name in self._attnames]
 
-    def objects(self, row: dict[str, Any]) -> list[Any]:
-        """The row's values in column order, as they are (for a typed binary COPY)."""
-        return [row[name] for name in self._attnames]
+    def objects(self, row: dict[str, Any], connection) -> list[Any]:
+        """The row's values in column order, of the types a typed binary COPY takes."""
+        values = []
+        for name, fits, field in self._typed:
+            value = row[name]
+            if fits is not None and (
+                value.__class__ not in fits
+                # A naive datetime is made aware by the field (with Django's warning).
+                or (value.__class__ is datetime and value.tzinfo is None)
+            ):
+                value = field.get_db_prep_save(value, connection)
+            values.append(value)
+        return values
 
     def prepared(self, row: dict[str, Any], connection) -> list[Any]:
         return [
