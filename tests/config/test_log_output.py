@@ -15,6 +15,7 @@ from rest_framework.authtoken.models import Token
 
 from config.celery_app import app
 from eventlog import store
+from orders_read import runner
 
 from ..conftest import postgres_only
 from ..orders_read.conftest import BOTH_DATABASES, positions
@@ -112,7 +113,10 @@ def test_web_worker_and_beat_log_one_json_record_per_line_under_its_correlation_
         assert status == 201, placed
         wait_for_in_log(logs["worker"], " ready.", WAIT)
         wait_until(
-            lambda: len(positions()) == 3 and min(positions().values()) >= store.head_position(),
+            lambda: (
+                len(positions()) == len(runner.projection_names())
+                and min(positions().values()) >= store.head_position()
+            ),
             "the command projected",
             logs["worker"],
             WAIT,

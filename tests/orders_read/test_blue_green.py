@@ -127,6 +127,20 @@ class TestNewProjection:
         build = Rebuild.objects.using("read").get(projection=name)
         assert (build.kind, build.status) == ("build", "done")
 
+    def test_a_build_asked_for_as_another_finished_leaves_the_live_table_alone(self, no_nudge):
+        """A catch-up that saw no checkpoint asks for a build just as one finishes (the
+        unique constraint lets it in then): it must not empty the table, live by now."""
+        place("alice", line("A-1"))
+        catch_up()
+        late = rebuilds.rebuild_request("customer_summary", "build")
+        CustomerSummary.objects.using("read").update(open_orders=7)  # a mark it would erase
+
+        assert rebuilds.rebuilds_run([late.pk]) == 0
+
+        late.refresh_from_db(using="read")
+        assert (late.status, late.result) == ("done", "customer_summary: built already")
+        assert CustomerSummary.objects.using("read").get().open_orders == 7
+
     def test_on_an_empty_log_it_answers_and_is_built_at_once(self):
         Checkpoint.objects.using("read").all().delete()
         assert query_bus().dispatch(ListOrders(viewer=STAFF)).value.rows == []

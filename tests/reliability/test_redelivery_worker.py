@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from eventlog.models import Event
+from orders_read import runner
 from tests.conftest import postgres_only
 from tests.processes import start_worker, stop, wait_until
 
@@ -74,7 +75,7 @@ def test_a_task_redelivered_to_a_second_worker_while_it_runs_has_one_effect(
         "ORDINAL_PROJECTION_BATCH_SIZE": str(BATCH_SIZE),
     }
     first_log, second_log = tmp_path / "first.log", tmp_path / "second.log"
-    first = start_worker(first_log, concurrency=3, **env)
+    first = start_worker(first_log, concurrency=len(runner.projection_names()), **env)
     second = None
     try:
         ids = publish_catch_up(broker)
@@ -82,7 +83,7 @@ def test_a_task_redelivered_to_a_second_worker_while_it_runs_has_one_effect(
         wait_until(lambda: set(received(first_log)) >= set(ids), what, first_log, WAIT * 2)
         assert not converged()
         # Its registration restores every unacked message older than 1 s: the first's.
-        second = start_worker(second_log, concurrency=3, **env)
+        second = start_worker(second_log, concurrency=len(runner.projection_names()), **env)
         wait_until(converged, "the read model converging", second_log, CONVERGE_SECONDS)
 
         def both_runs_finished() -> bool:
