@@ -238,9 +238,10 @@ def _claim(pk: int) -> _Generation | None:
         build = _lock(pk)
         if build is None or not build.active:
             return None
-        if build.kind == "build" and Checkpoint.objects.using(READ_DB).filter(
-            name=build.projection
-        ).exists():
+        if (
+            build.kind == "build"
+            and Checkpoint.objects.using(READ_DB).filter(name=build.projection).exists()
+        ):
             # Another build finished after this one was asked for: the table is live now,
             # and a build writes in place, so it must not start (it would empty it).
             _done(_Generation(build), f"{build.projection}: built already", failed=False)
