@@ -242,7 +242,8 @@ def _refreshed(r: dict) -> str:
     items = " and ".join(names[item] for item in refreshed["items"])
     return (
         f"Items {items} were re-measured on {refreshed['at']} by `python -m bench.run "
-        f"--only {' '.join(refreshed['items'])}` ({refreshed['seconds']} s); every other "
+        f"--only {' '.join(refreshed['items'])}` ({refreshed['seconds']} s, medians over "
+        f"{refreshed.get('runs', r['runs'])} runs); every other "
         "figure is from the full run described below.\n"
     )
 

@@ -134,6 +134,7 @@ def refresh(args: argparse.Namespace, started: float) -> None:
         results.update(rebuild_online.measure(args.online_events))
     results["refreshed"] = {
         "items": args.only,
+        "runs": args.runs,
         "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": machine(),
         "seconds": round(time.perf_counter() - started),
