@@ -40,6 +40,19 @@ def ordinal_rebuild_seconds() -> float:
     return elapsed
 
 
+# One copy of every order of the log up to a position (%s), under new stream ids made
+# from the copy's number (%s): the same mix of events, interleaved in the same way.
+COPY_ORDERS = """
+INSERT INTO eventlog_event
+    (stream_type, stream_id, version, type, data, metadata, recorded_at, schema_version)
+SELECT stream_type, new_id, version, type,
+    jsonb_set(data, '{order_id}', to_jsonb(new_id::text)), metadata, recorded_at, schema_version
+FROM (SELECT *, md5(stream_id::text || %s)::uuid AS new_id
+      FROM eventlog_event WHERE position <= %s) AS original
+ORDER BY position
+"""
+
+
 def grow_logs(factor: int) -> None:
     """Multiply both logs `factor` times in SQL: copies of every order under new ids.
 
@@ -50,17 +63,7 @@ def grow_logs(factor: int) -> None:
 
     with psycopg.connect(f"{PG}/{WRITE_DB}", autocommit=True) as conn:
         for copy in range(1, factor):
-            conn.execute(
-                "INSERT INTO eventlog_event "
-                "(stream_type, stream_id, version, type, data, metadata, recorded_at, "
-                "schema_version) "
-                "SELECT stream_type, new_id, version, type, "
-                "jsonb_set(data, '{order_id}', to_jsonb(new_id::text)), metadata, recorded_at, "
-                "schema_version "
-                "FROM (SELECT *, md5(stream_id::text || %s)::uuid AS new_id "
-                "FROM eventlog_event WHERE position <= %s) AS original ORDER BY position",
-                [str(copy), _original_head(conn)],
-            )
+            conn.execute(COPY_ORDERS, [str(copy), _original_head(conn)])
             conn.execute(
                 "INSERT INTO application_events (originator_id, originator_version, topic, state) "
                 "SELECT md5(originator_id::text || %s)::uuid, originator_version, topic, state "

@@ -26,6 +26,8 @@ from collections import defaultdict
 from collections.abc import Callable
 from contextlib import contextmanager
 
+from .catchup import COPY_ORDERS
+
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 PAGE = 10_000
 
@@ -67,17 +69,7 @@ def grow(write_db: str, factor: int) -> int:
     with psycopg.connect(f"{PG}/{write_db}", autocommit=True) as conn:
         head = conn.execute("SELECT max(position) FROM eventlog_event").fetchone()[0]
         for copy in range(1, factor):
-            conn.execute(
-                "INSERT INTO eventlog_event "
-                "(stream_type, stream_id, version, type, data, metadata, recorded_at, "
-                "schema_version) "
-                "SELECT stream_type, new_id, version, type, "
-                "jsonb_set(data, '{order_id}', to_jsonb(new_id::text)), metadata, recorded_at, "
-                "schema_version "
-                "FROM (SELECT *, md5(stream_id::text || %s)::uuid AS new_id "
-                "FROM eventlog_event WHERE position <= %s) AS original ORDER BY position",
-                [str(copy), head],
-            )
+            conn.execute(COPY_ORDERS, [str(copy), head])
         conn.execute("VACUUM ANALYZE eventlog_event")
         return conn.execute("SELECT count(*) FROM eventlog_event").fetchone()[0]
 

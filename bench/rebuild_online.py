@@ -36,22 +36,13 @@ import psycopg
 import requests
 
 from . import setup
+from .catchup import COPY_ORDERS
 from .online_clients import CUSTOMER, ORDER, QUANTITY, Loops, check, figure, percentiles
 
 WRITE_DB, READ_DB = "ordinal_bench_online_write", "ordinal_bench_online_read"
 TEMPLATE = 100_000  # events made by the aggregate; the rest are SQL copies of them
 WARM_UP_SECONDS = 1.0
 ROOT = Path(__file__).resolve().parent.parent
-
-COPY = """
-INSERT INTO eventlog_event
-    (stream_type, stream_id, version, type, data, metadata, recorded_at, schema_version)
-SELECT stream_type, new_id, version, type,
-    jsonb_set(data, '{order_id}', to_jsonb(new_id::text)), metadata, recorded_at, schema_version
-FROM (SELECT *, md5(stream_id::text || %s)::uuid AS new_id
-      FROM eventlog_event WHERE position <= %s) AS original
-ORDER BY position
-"""
 
 
 def _dsn() -> str:
@@ -67,7 +58,7 @@ def seed(events: int) -> int:
         template = head = _head(conn)
         copy = 1
         while head < events:
-            conn.execute(COPY, [f"online-{copy}", template])
+            conn.execute(COPY_ORDERS, [f"online-{copy}", template])
             head, copy = _head(conn), copy + 1
         conn.execute("VACUUM ANALYZE eventlog_event")
     return head
