@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from orders_read.api.serializers import QueryParametersInput
 from orders_read.api.views import CustomerQueries, OrderQueries, ProjectionQueries, ReportQueries
-from orders_write.api.views import OrderCommands
+from orders_write.api.views import CustomerCommands, OrderCommands
 
 from . import bootstrap
 
@@ -42,10 +42,11 @@ class OrderViewSet(OrderCommands, OrderQueries, ApiViewSet):
     query_bus = staticmethod(bootstrap.query_bus)
 
 
-class CustomerViewSet(CustomerQueries, ApiViewSet):
-    """A customer's summary and orders: that customer or staff."""
+class CustomerViewSet(CustomerCommands, CustomerQueries, ApiViewSet):
+    """A customer's summary, orders and data export (that customer or staff); forget (staff)."""
 
     lookup_field = "customer_id"
+    command_bus = staticmethod(bootstrap.command_bus)
     query_bus = staticmethod(bootstrap.query_bus)
 
 

@@ -10,6 +10,9 @@ class ProjectConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks as project_checks  # noqa: F401  (registers its checks)
+        from .master_key import check_data_keys, check_master_key
         from .secret_key import check_secret_key
 
         checks.register(check_secret_key, checks.Tags.security)
+        checks.register(check_master_key, checks.Tags.security)
+        checks.register(check_data_keys, checks.Tags.database)

@@ -12,12 +12,18 @@ from typing import Any
 
 from django.conf import settings
 
+from eventlog.personal import DataKeys
 from orders_read.bus import QUERY_HANDLERS, QueryBus
 from orders_read.tasks import enqueue_catch_up
 from orders_write.bus import CommandBus
-from orders_write.customers import CustomerDirectory, UserAccountCustomers
+from orders_write.customers import CustomerDirectory, DataKeyStore, UserAccountCustomers
 from orders_write.handlers import COMMAND_HANDLERS
-from orders_write.repository import EventLogOrderRepository, OrderRepository
+from orders_write.repository import (
+    CustomerRepository,
+    EventLogCustomerRepository,
+    EventLogOrderRepository,
+    OrderRepository,
+)
 
 
 @dataclass(frozen=True)
@@ -32,12 +38,19 @@ def bootstrap(
     *,
     orders: OrderRepository,
     customers: CustomerDirectory,
+    customer_records: CustomerRepository,
+    data_keys: DataKeyStore,
     nudge: Callable[[int], None],
     command_attempts: int,
     read_wait_seconds: float,
 ) -> Buses:
     """Build the buses from their dependencies; tests pass fakes for any of them."""
-    dependencies = {"orders": orders, "customers": customers}
+    dependencies = {
+        "orders": orders,
+        "customers": customers,
+        "customer_records": customer_records,
+        "data_keys": data_keys,
+    }
     handlers = {
         kind: inject_dependencies(handler, dependencies)
         for kind, handler in COMMAND_HANDLERS.items()
@@ -78,6 +91,8 @@ def _production() -> Buses:
     return bootstrap(
         orders=EventLogOrderRepository(),
         customers=UserAccountCustomers(),
+        customer_records=EventLogCustomerRepository(),
+        data_keys=DataKeys(),
         nudge=enqueue_catch_up,
         command_attempts=settings.ORDINAL_COMMAND_RETRIES,
         read_wait_seconds=settings.ORDINAL_READ_WAIT_SECONDS,

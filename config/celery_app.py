@@ -28,13 +28,17 @@ app.conf.beat_scheduler = "config.celery_logging:CorrelatedScheduler"
 
 @signals.worker_init.connect
 @signals.beat_init.connect
-def secret_key_required(**kwargs) -> None:
-    """Stop a worker or beat at start when the SECRET_KEY is refused (config/secret_key.py).
+def secret_keys_required(**kwargs) -> None:
+    """Stop a worker or beat at start when the SECRET_KEY or the master key is refused.
 
-    By SystemExit: Celery logs and swallows the exceptions of signal handlers.
+    (config/secret_key.py, config/master_key.py.) By SystemExit: Celery logs and swallows
+    the exceptions of signal handlers.
     """
+    from .master_key import refuse_bad_master_key  # reads a table: after Django's setup
+
     try:
         refuse_weak_secret_key()
+        refuse_bad_master_key()
     except ImproperlyConfigured as error:
         raise SystemExit(f"ImproperlyConfigured: {error}") from None
 

@@ -118,6 +118,13 @@ PARKED = OpenApiParameter(
     "failed on one): the answer is its last good state until they apply.",
     response=[200],
 )
+CONTENT_DISPOSITION = OpenApiParameter(
+    "Content-Disposition",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description='`attachment; filename="<customer_id>-export.json"`: save it as a file.',
+    response=[200],
+)
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
     OpenApiTypes.INT,

@@ -254,6 +254,36 @@ ORDINAL_READ_WAIT_SECONDS = env.float("ORDINAL_READ_WAIT_SECONDS", default=3.0)
 # Snapshot an order each time its stream passes a multiple of this many events (0: never).
 ORDINAL_SNAPSHOT_EVERY = env.int("ORDINAL_SNAPSHOT_EVERY", default=100)
 
+# --- Personal data (DESIGN §12) ------------------------------------------------------
+# The master key (32 random bytes, base64) that wraps every customer's data key. Keep it
+# out of the databases and their backups: `manage.py rotate_master_key` replaces it.
+# DEV ONLY: with DEBUG on and none set, a development key is made once under var/ (its
+# file says so); with DEBUG off, web, worker and beat refuse to start without one.
+DEV_MASTER_KEY_FILE = VAR_DIR / "DEV-ONLY-master-key"
+ORDINAL_MASTER_KEY = env.str("ORDINAL_MASTER_KEY", default="")
+ORDINAL_MASTER_KEY_IS_DEV = not ORDINAL_MASTER_KEY and DEBUG
+if ORDINAL_MASTER_KEY_IS_DEV:
+    if not DEV_MASTER_KEY_FILE.exists():
+        import base64
+        import os
+        import tempfile
+
+        # Written aside, then linked in: two processes starting at once agree on one key.
+        with tempfile.NamedTemporaryFile("w", dir=VAR_DIR, delete=False) as made:
+            made.write(
+                "# DEVELOPMENT master key, made by the embedded default. NEVER use it in "
+                "production:\n# set ORDINAL_MASTER_KEY there (manage.py new_master_key).\n"
+                + base64.b64encode(os.urandom(32)).decode()
+                + "\n"
+            )
+        try:
+            os.link(made.name, DEV_MASTER_KEY_FILE)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(made.name)
+    ORDINAL_MASTER_KEY = DEV_MASTER_KEY_FILE.read_text().splitlines()[-1].strip()
+
 # --- Celery ---------------------------------------------------------------------------
 # Without a broker, tasks run eagerly, right after the write transaction commits.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or "memory://localhost/"

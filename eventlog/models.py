@@ -58,3 +58,28 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Events are append-only: they cannot be deleted.")
+
+
+class DataKey(models.Model):
+    """One owner's data key (a customer's), wrapped by the master key: mutable, unlike events.
+
+    Forgetting the owner destroys the key: `wrapped` becomes NULL and `forgotten_at` is
+    set, and the row stays as the record that they were forgotten (an owner forgotten
+    before any key was made gets such a row too). Every event sealed under the key then
+    reads as redacted, and the log itself is never touched.
+    """
+
+    key_id = models.UUIDField(primary_key=True)
+    owner = models.CharField(max_length=255, unique=True)
+    wrapped = models.BinaryField(null=True)
+    # Which master key wrapped it (a fingerprint), so a wrong ORDINAL_MASTER_KEY is named.
+    master_key_id = models.CharField(max_length=16, blank=True)
+    created_at = models.DateTimeField()
+    forgotten_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        permissions = [("view_personal_data", "Can view personal data in events")]
+
+    def __str__(self) -> str:
+        state = "forgotten" if self.forgotten_at else "live"
+        return f"data key of {self.owner} ({state})"

@@ -24,6 +24,7 @@ from .projectors import (
 from .snapshots import state_at
 
 WRITE_DB = "default"
+ORDER_STREAM = "order"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,11 @@ def position_at(instant: datetime) -> int:
 
 def order_as_of(*, order_id: UUID, instant: datetime) -> AsOf | None:
     """Return the order as it was at `instant` (its own events folded), or None if it was not."""
-    events = [e for e in store.read_stream(order_id) if e.recorded_at <= instant]
+    events = [
+        e
+        for e in store.read_stream(order_id)
+        if e.recorded_at <= instant and e.stream_type == ORDER_STREAM
+    ]
     if not events:
         return None
     projector = OrderViewProjector(complete=True)

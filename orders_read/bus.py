@@ -9,6 +9,7 @@ from eventlog import store
 from . import handlers
 from .projectors import PROJECTORS
 from .queries import (
+    ExportCustomerData,
     GetCustomer,
     GetCustomerAsOf,
     GetDailySales,
@@ -38,6 +39,7 @@ QUERY_HANDLERS: dict[type[Query], tuple[Handler, tuple[str, ...]]] = {
     ListOrders: (handlers.list_orders, ORDERS),
     ListCustomerOrders: (handlers.list_customer_orders, ORDERS),
     GetCustomer: (handlers.get_customer, ("customer_summary",)),
+    ExportCustomerData: (handlers.export_customer_data, ORDERS),
     GetProductSales: (handlers.get_product_sales, ("product_sales",)),
     GetDailySales: (handlers.get_daily_sales, ("daily_sales",)),
     GetOrderHistory: (handlers.get_order_history, ()),

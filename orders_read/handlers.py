@@ -6,6 +6,7 @@ from .as_of import AsOf, customer_as_of, order_as_of, product_sales_as_of
 from .models import CustomerSummary
 from .pagination import Page
 from .queries import (
+    ExportCustomerData,
     Forbidden,
     GetCustomer,
     GetCustomerAsOf,
@@ -22,6 +23,7 @@ from .queries import (
     Viewer,
 )
 from .selectors import (
+    customer_export_get,
     customer_get,
     daily_sales_list,
     order_get,
@@ -86,6 +88,14 @@ def _summary_or_empty(
         # A customer who has not ordered yet has an empty summary, not a missing one.
         summary = CustomerSummary(customer_id=query.customer_id, totals={})
     return summary
+
+
+def export_customer_data(query: ExportCustomerData) -> dict:
+    _require_may_see(query.viewer, query.customer_id)
+    export = customer_export_get(customer_id=query.customer_id)
+    if query.viewer.is_staff and not export["events"]:
+        raise NotFound(f"Customer {query.customer_id} has no recorded data.")
+    return export
 
 
 def get_product_sales(query: GetProductSales):

@@ -23,6 +23,8 @@ class OrderView(models.Model):
     item_count = models.PositiveIntegerField(default=0)
     total = models.DecimalField(max_digits=20, decimal_places=2)
     shipping_address = models.JSONField(default=dict)
+    # The customer was forgotten: personal fields (the address) are gone for good.
+    redacted = models.BooleanField(default=False)
     tracking_number = models.CharField(max_length=100, blank=True, default="")
     placed_at = models.DateTimeField()
     # Position of the OrderPlaced event: unique and in placement order, so it is the

@@ -55,6 +55,13 @@ class GetCustomer(Query):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ExportCustomerData(Query):
+    """Everything recorded about the customer: their orders and events, personal data opened."""
+
+    customer_id: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class GetProductSales(Query):
     pass
 

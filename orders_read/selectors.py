@@ -10,6 +10,7 @@ from django.utils import timezone
 from eventlog import store
 from eventlog.models import Event
 from orders_write.domain.upcasting import upcast
+from orders_write.repository import customer_stream_id
 
 from .filters import OrderFilters
 from .models import (
@@ -22,11 +23,16 @@ from .models import (
     Rebuild,
 )
 from .pagination import Page, keyset_page
+from .personal import events_opened
 from .projectors import PROJECTORS
 from .rebuilds import rebuild_progress
 
 READ_DB = "read"
 ORDER_VIEW = "order_view"
+ORDER_STREAM = "order"
+WRITE_DB = "default"
+# Streams looked up by one statement (SQLite takes at most 999 parameters).
+STREAMS_A_STATEMENT = 900
 
 
 def order_get(*, order_id: UUID) -> OrderView | None:
@@ -72,8 +78,10 @@ def daily_sales_list(
 def order_history_list(*, order_id: UUID) -> list[dict[str, Any]]:
     """Return an order's events from the log, in order (this reads the write database).
 
-    Each event's data is shown in its type's newest schema, upcast from what is stored.
+    Each event's data is shown in its type's newest schema, upcast from what is stored,
+    with personal fields opened (redacted once the customer is forgotten).
     """
+    stream = [e for e in store.read_stream(order_id) if e.stream_type == ORDER_STREAM]
     return [
         {
             "position": event.position,
@@ -83,8 +91,41 @@ def order_history_list(*, order_id: UUID) -> list[dict[str, Any]]:
             "recorded_at": event.recorded_at,
             "actor": event.metadata.get("actor"),
         }
-        for event in store.read_stream(order_id)
+        for event in events_opened(stream)
     ]
+
+
+def customer_export_get(*, customer_id: str) -> dict[str, Any]:
+    """Return the customer's orders (read model) and every event of them and of their own
+    stream (the log), personal fields opened, or redacted once they are forgotten."""
+    orders = list(
+        OrderView.objects.using(READ_DB).filter(customer_id=customer_id).order_by("placed_position")
+    )
+    streams = [customer_stream_id(customer_id), *(order.order_id for order in orders)]
+    stored: list = []
+    for start in range(0, len(streams), STREAMS_A_STATEMENT):
+        rows = (
+            Event.objects.using(WRITE_DB)
+            .filter(stream_id__in=streams[start : start + STREAMS_A_STATEMENT])
+            .values_list(*store.ROW_FIELDS)
+        )
+        stored.extend(store.RecordedEvent._make(row) for row in rows)
+    stored.sort(key=lambda event: event.position)
+    events = [
+        {
+            "stream_type": event.stream_type,
+            "stream_id": event.stream_id,
+            "position": event.position,
+            "version": event.version,
+            "type": event.type,
+            "data": upcast(event.type, event.schema_version, event.data),
+            "recorded_at": event.recorded_at,
+            "actor": event.metadata.get("actor"),
+        }
+        for event in events_opened(stored)
+    ]
+    forgotten = any(event["type"] == "CustomerForgotten" for event in events)
+    return {"customer_id": customer_id, "forgotten": forgotten, "orders": orders, "events": events}
 
 
 def checkpoint_positions_get(*, names: tuple[str, ...]) -> dict[str, int]:

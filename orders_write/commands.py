@@ -101,8 +101,19 @@ class CancelOrder(OrderCommand):
 
 
 @dataclass(frozen=True)
+class ForgetCustomer(Command):
+    """Destroy the customer's data key: their personal data reads as redacted from now on."""
+
+    customer_id: str
+
+
+@dataclass(frozen=True)
 class CommandResult:
-    """What a successful command returns: the order's new version and last position."""
+    """What a successful command returns: the stream's new version and last position.
+
+    `order_id` is the stream the command appended to (a customer's own stream for
+    customer commands).
+    """
 
     order_id: UUID
     version: int

@@ -14,6 +14,18 @@ class CustomerDirectory(Protocol):
         ...
 
 
+class DataKeyStore(Protocol):
+    """The customers' data keys, as the forget command needs them (`DataKeys` is one)."""
+
+    def state(self, customer_id: str) -> str | None:
+        """Return "live", "forgotten", or None if the customer has no key."""
+        ...
+
+    def destroy(self, customer_id: str) -> None:
+        """Destroy the customer's key (record them as forgotten if they have none)."""
+        ...
+
+
 class UserAccountCustomers:
     """Customers are the user accounts: a customer id is a username."""
 
@@ -34,3 +46,16 @@ class InMemoryCustomers:
         """Tell whether the id is one of the set."""
         self.asked.append(customer_id)
         return customer_id in self.customer_ids
+
+
+class InMemoryDataKeys:
+    """Data keys as a dict of states, for tests: "live" or "forgotten" per customer."""
+
+    def __init__(self, live: Iterable[str] = ()) -> None:
+        self.states = dict.fromkeys(live, "live")
+
+    def state(self, customer_id: str) -> str | None:
+        return self.states.get(customer_id)
+
+    def destroy(self, customer_id: str) -> None:
+        self.states[customer_id] = "forgotten"

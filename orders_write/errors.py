@@ -19,6 +19,13 @@ class OrderNotFound(ApplicationError, LookupError):
     problem_type = "not-found"
 
 
+class CustomerNotFound(ApplicationError, LookupError):
+    """No customer has this id: no account, no orders, no record of being forgotten."""
+
+    status = 404
+    problem_type = "not-found"
+
+
 class NotAllowed(ApplicationError, PermissionError):
     """The actor may not run this command."""
 

@@ -6,18 +6,26 @@ from .commands import (
     ChangeItemQuantity,
     CommandResult,
     Context,
+    ForgetCustomer,
     OrderCommand,
     PlaceOrder,
     RemoveItem,
     ShipOrder,
 )
-from .customers import CustomerDirectory
+from .customers import CustomerDirectory, DataKeyStore
 from .domain.model import Order
-from .errors import NotAllowed, OrderNotFound, PreconditionFailed, UnknownCustomer
-from .repository import OrderRepository
+from .errors import (
+    CustomerNotFound,
+    NotAllowed,
+    OrderNotFound,
+    PreconditionFailed,
+    UnknownCustomer,
+)
+from .repository import CustomerRepository, OrderRepository
 
-# A handler names its dependencies as keyword parameters (`orders`, its repository;
-# `customers`, the directory of customers); config.bootstrap binds them.
+# A handler names its dependencies as keyword parameters (`orders`, the orders'
+# repository; `customers`, the directory of customers; `customer_records`, the customers'
+# own streams; `data_keys`, the customers' data keys); config.bootstrap binds them.
 
 
 def place_order(
@@ -75,6 +83,27 @@ def cancel_order(
     return orders.add(order, context, command)
 
 
+def forget_customer(
+    command: ForgetCustomer,
+    context: Context,
+    *,
+    customer_records: CustomerRepository,
+    customers: CustomerDirectory,
+    data_keys: DataKeyStore,
+) -> CommandResult:
+    """Destroy the customer's data key and record it: one transaction, so both or neither."""
+    if not context.actor.is_staff:
+        raise NotAllowed("Only staff may forget customers.")
+    customer_id = command.customer_id
+    customer = customer_records.get(customer_id)
+    known = customer.version or data_keys.state(customer_id) or customers.exists(customer_id)
+    if not known:
+        raise CustomerNotFound(f"Customer {customer_id} not found.")
+    customer.forget()
+    data_keys.destroy(customer_id)
+    return customer_records.add(customer, context, command)
+
+
 def _load_for(orders: OrderRepository, command: OrderCommand, context: Context) -> Order:
     """Load the order the actor may act on, at the version If-Match expects."""
     order = orders.get(command.order_id)
@@ -94,4 +123,5 @@ COMMAND_HANDLERS = {
     RemoveItem: remove_item,
     ShipOrder: ship_order,
     CancelOrder: cancel_order,
+    ForgetCustomer: forget_customer,
 }

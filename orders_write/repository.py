@@ -5,21 +5,26 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
 from eventlog import store
+from eventlog.personal import DataKeys, OwnerForgotten, withheld
 from eventlog.store import ConcurrencyError, NewEvent, RecordedEvent
 
 from .commands import Command, CommandResult, Context
-from .domain.errors import UnreadableSnapshot
-from .domain.events import Event, event_from, schema_versions
+from .domain.customer import Customer
+from .domain.errors import CustomerForgottenRefusal, UnreadableSnapshot
+from .domain.events import CustomerEvent, Recordable, event_from, schema_versions
 from .domain.model import Order
 from .snapshots import DatabaseSnapshots, InMemorySnapshots, SnapshotStore, StoredSnapshot
 
 STREAM_TYPE = "order"
+CUSTOMER_STREAM_TYPE = "customer"
+# A customer's own stream id is derived from their id (a username, not a UUID).
+CUSTOMER_STREAMS = UUID("5d0c7a2e-8f0b-4c57-9a53-2b8f5e0f4c11")
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +57,43 @@ class StreamLog(Protocol):
     ) -> list[RecordedEvent]: ...
 
 
+class Sealer(Protocol):
+    """What seals an event's personal fields before it is stored (`DataKeys` is one)."""
+
+    def seal(
+        self, event_type: str, stream_id: UUID, data: dict[str, Any], fields: Sequence[str]
+    ) -> dict[str, Any]: ...
+
+
+class ClearText:
+    """A sealer that stores personal fields as they are: for the in-memory fakes."""
+
+    def seal(
+        self, event_type: str, stream_id: UUID, data: dict[str, Any], fields: Sequence[str]
+    ) -> dict[str, Any]:
+        return data
+
+
+def stored(events: Iterable[Recordable], stream_id: UUID, sealer: Sealer) -> list[NewEvent]:
+    """Return the events as the log stores them: personal fields sealed by `sealer`.
+
+    Raise CustomerForgottenRefusal if an event holds personal data of a forgotten customer.
+    """
+    try:
+        return [
+            NewEvent(
+                event.type,
+                sealer.seal(event.type, stream_id, event.to_data(), event.personal_fields),
+                event.schema_version,
+            )
+            for event in events
+        ]
+    except OwnerForgotten:
+        raise CustomerForgottenRefusal(
+            "This customer was forgotten: nothing new is recorded with their personal data."
+        ) from None
+
+
 class EventLogOrderRepository:
     """Orders kept as event streams: rebuilt from their events, saved by appending new ones.
 
@@ -68,6 +110,9 @@ class EventLogOrderRepository:
     append to the commit, no other writer of the stream can get in between. The cost is
     one upsert in every `snapshot_every`-th command, while holding that lock. The upsert
     only moves forward (see `snapshots.replaces`) all the same.
+
+    Personal fields are sealed by `sealer` (the customers' data keys) on the way in, and
+    never opened on the way out: the aggregate keeps no personal data (DESIGN §12).
     """
 
     def __init__(
@@ -76,8 +121,10 @@ class EventLogOrderRepository:
         snapshots: SnapshotStore | None = None,
         *,
         snapshot_every: int | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.log = log
+        self.sealer = DataKeys() if sealer is None else sealer
         self.snapshots = DatabaseSnapshots() if snapshots is None else snapshots
         every = settings.ORDINAL_SNAPSHOT_EVERY if snapshot_every is None else snapshot_every
         self.snapshot_every = max(every, 0)
@@ -98,14 +145,12 @@ class EventLogOrderRepository:
         Then snapshot it if the append crossed a multiple of `snapshot_every`.
         """
         loaded_version = order.version - len(order.pending)
+        stream_id = UUID(order.id)
         recorded = self.log.append(
             stream_type=STREAM_TYPE,
-            stream_id=UUID(order.id),
+            stream_id=stream_id,
             expected_version=loaded_version,
-            events=[
-                NewEvent(event.type, event.to_data(), event.schema_version)
-                for event in order.pending
-            ],
+            events=stored(order.pending, stream_id, self.sealer),
             metadata=context.metadata(command),
         )
         order.pending.clear()
@@ -153,10 +198,55 @@ class EventLogOrderRepository:
         return order
 
 
-def _decoded(recorded: Iterable[RecordedEvent]) -> Iterator[Event]:
-    """Decode stored events into domain events (upcast to their current schema)."""
+def _decoded(recorded: Iterable[RecordedEvent]) -> Iterator[Any]:
+    """Decode stored events into domain events (upcast to their current schema).
+
+    Sealed personal fields are withheld (None): deciding a command needs none of them.
+    """
     for e in recorded:
-        yield event_from(e.type, e.data, e.schema_version)
+        yield event_from(e.type, withheld(e.data), e.schema_version)
+
+
+def customer_stream_id(customer_id: str) -> UUID:
+    """Return the id of the customer's own stream."""
+    return uuid5(CUSTOMER_STREAMS, customer_id)
+
+
+class CustomerRepository(Protocol):
+    """What a command handler needs to load a customer and save their new events."""
+
+    def get(self, customer_id: str) -> Customer:
+        """Return the customer as their stream leaves them (version 0 if it is empty)."""
+        ...
+
+    def add(self, customer: Customer, context: Context, command: Command) -> CommandResult:
+        """Save the customer's pending events; raise ConcurrencyError if they moved meanwhile."""
+        ...
+
+
+class EventLogCustomerRepository:
+    """Customers kept as their own event streams, beside their orders' streams."""
+
+    def __init__(self, log: StreamLog = store) -> None:
+        self.log = log
+
+    def get(self, customer_id: str) -> Customer:
+        recorded = self.log.read_stream(customer_stream_id(customer_id))
+        events: Iterable[CustomerEvent] = _decoded(recorded)
+        return Customer.from_events(customer_id, events)
+
+    def add(self, customer: Customer, context: Context, command: Command) -> CommandResult:
+        stream_id = customer_stream_id(customer.id)
+        recorded = self.log.append(
+            stream_type=CUSTOMER_STREAM_TYPE,
+            stream_id=stream_id,
+            expected_version=customer.version - len(customer.pending),
+            events=stored(customer.pending, stream_id, ClearText()),
+            metadata=context.metadata(command),
+        )
+        customer.pending.clear()
+        last = recorded[-1]
+        return CommandResult(order_id=last.stream_id, version=last.version, position=last.position)
 
 
 class InMemoryEventLog:
@@ -215,10 +305,24 @@ class InMemoryOrderRepository(EventLogOrderRepository):
     snapshots: InMemorySnapshots
 
     def __init__(self, *, snapshot_every: int | None = None) -> None:
-        super().__init__(InMemoryEventLog(), InMemorySnapshots(), snapshot_every=snapshot_every)
+        super().__init__(
+            InMemoryEventLog(),
+            InMemorySnapshots(),
+            snapshot_every=snapshot_every,
+            sealer=ClearText(),
+        )
 
 
 def _through_json(data: dict[str, Any]) -> dict[str, Any]:
     # What the log's JSON column would give back: a copy, and an error for non-JSON data.
     decoded: dict[str, Any] = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     return decoded
+
+
+class InMemoryCustomerRepository(EventLogCustomerRepository):
+    """The customers' streams over an in-memory log: no database."""
+
+    log: InMemoryEventLog
+
+    def __init__(self) -> None:
+        super().__init__(InMemoryEventLog())

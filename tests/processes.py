@@ -4,6 +4,7 @@ Each child runs on the test's own databases (or on URLs the test passes), logs t
 file the test names, and is stopped with the signal the test chooses.
 """
 
+import base64
 import json
 import os
 import secrets
@@ -57,7 +58,8 @@ def child_env(**extra: str) -> dict[str, str]:
 def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
     """Return the environment of a production process (DEBUG off) on the embedded default.
 
-    A strong generated SECRET_KEY unless `extra` names one; SQLite files under `var_dir`.
+    A strong generated SECRET_KEY and master key unless `extra` names them; SQLite files
+    under `var_dir`.
     """
     env = {
         **os.environ,
@@ -65,6 +67,7 @@ def production_env(var_dir: Path, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(BASE_DIR),
         "DEBUG": "False",
         "SECRET_KEY": secrets.token_urlsafe(50),
+        "ORDINAL_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "ALLOWED_HOSTS": "orders.example.com",
         "ORDINAL_VAR_DIR": str(var_dir),
         **extra,

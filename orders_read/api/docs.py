@@ -5,6 +5,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 
 from config.openapi import (
     AS_OF_POSITION,
+    CONTENT_DISPOSITION,
     ETAG,
     PARKED,
     PROBLEM_DESCRIPTIONS,
@@ -88,6 +89,17 @@ customer_order_list = documented(
     parameters=[out.CustomerOrdersInput],
     errors=(404,),
     description="That customer or staff; others get 404.",
+)
+customer_export = documented(
+    "Export everything recorded about a customer",
+    out.CustomerExportOutput,
+    operation_id="customers_export_retrieve",
+    errors=(404,),
+    description="That customer or staff; others get 404 (staff too, for a customer with "
+    "nothing recorded). Their orders and every event of them and of their own stream, "
+    "personal data (shipping addresses) in clear, or redacted once they are forgotten; "
+    "sent as a file (`Content-Disposition: attachment`).",
+    headers=(CONTENT_DISPOSITION,),
 )
 order_detail = documented(
     "Get one order",

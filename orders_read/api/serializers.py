@@ -130,7 +130,12 @@ class ShippingAddressOutput(serializers.Serializer):
 class OrderOutput(serializers.ModelSerializer):
     items = OrderItemOutput(many=True)
     total = serializers.DecimalField(max_digits=20, decimal_places=2, coerce_to_string=True)
-    shipping_address = ShippingAddressOutput(allow_null=True, help_text="null: no address given")
+    shipping_address = ShippingAddressOutput(
+        allow_null=True, help_text="null: no address given, or redacted"
+    )
+    redacted = serializers.BooleanField(
+        help_text="true: the customer was forgotten; personal fields (the address) are null"
+    )
 
     class Meta:
         model = OrderView
@@ -143,6 +148,7 @@ class OrderOutput(serializers.ModelSerializer):
             "item_count",
             "total",
             "shipping_address",
+            "redacted",
             "tracking_number",
             "placed_at",
             "updated_at",
@@ -201,6 +207,22 @@ class HistoryEventOutput(serializers.Serializer):
     data = serializers.JSONField()
     recorded_at = serializers.DateTimeField()
     actor = serializers.CharField(allow_null=True)
+
+
+class ExportEventOutput(HistoryEventOutput):
+    stream_type = serializers.CharField(help_text='"order", or "customer" for their own stream')
+    stream_id = serializers.UUIDField()
+
+
+class CustomerExportOutput(serializers.Serializer):
+    customer_id = serializers.CharField()
+    forgotten = serializers.BooleanField(
+        help_text="true: the customer was forgotten; personal fields read as redacted"
+    )
+    orders = OrderOutput(many=True)
+    events = ExportEventOutput(
+        many=True, help_text="Every event of their orders and of their own stream, in log order"
+    )
 
 
 class ProjectionErrorOutput(serializers.Serializer):

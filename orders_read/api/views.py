@@ -1,5 +1,6 @@
 """The read side's halves of the API's ViewSets: GET actions, each dispatching one query."""
 
+import re
 import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -147,7 +148,11 @@ class OrderQueries(QueryActions):
 class CustomerQueries(QueryActions):
     """The queries on customers: a summary, and their orders."""
 
-    queries_asked = {"retrieve": queries.GetCustomer, "orders": queries.ListCustomerOrders}
+    queries_asked = {
+        "retrieve": queries.GetCustomer,
+        "orders": queries.ListCustomerOrders,
+        "export": queries.ExportCustomerData,
+    }
 
     @docs.customer_detail
     def retrieve(self, request: Request, customer_id: str) -> Response:
@@ -175,6 +180,20 @@ class CustomerQueries(QueryActions):
         )
         result = self.ask(query)
         return self.answer(result, page_body(request, result.value))
+
+
+    @docs.customer_export
+    @action(detail=True, methods=["get"])
+    def export(self, request: Request, customer_id: str) -> Response:
+        """Export the customer's orders and events, personal data opened, as a file."""
+        query = queries.ExportCustomerData(
+            viewer=viewer(request), customer_id=customer_id, **params(request)
+        )
+        result = self.ask(query)
+        name = re.sub(r"[^A-Za-z0-9@.+_-]", "_", customer_id)
+        disposition = f'attachment; filename="{name}-export.json"'
+        data = out.CustomerExportOutput(result.value).data
+        return self.answer(result, data, **{"Content-Disposition": disposition})
 
 
 class ReportQueries(QueryActions):

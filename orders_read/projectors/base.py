@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 
 from django.db import models
 
+from eventlog.personal import DataKeys, NoDataKeys, Opener
 from eventlog.store import RecordedEvent as Recorded
-from orders_write.domain.events import UnknownSchemaVersion, schema_versions
+from orders_write.domain.events import UnknownSchemaVersion, personal_fields, schema_versions
 from orders_write.domain.upcasting import upcast
 
 from .upsert import upsert
@@ -54,6 +55,10 @@ class Projector:
     # as_of answers: None (no snapshots), ALL_ROWS (a report read whole) or CHANGED_ROWS
     # (rows read one at a time: only those changed since the previous snapshot).
     snapshot_rows: ClassVar[str | None] = None
+    # Whether handlers read personal fields: then `apply` opens them (decrypted, or
+    # redacted once the customer is forgotten) before the handlers see the events; other
+    # projectors see them sealed and never ask for a data key.
+    reads_personal_data: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -67,12 +72,14 @@ class Projector:
         complete: bool = False,
         model: type[models.Model] | None = None,
         label: str | None = None,
+        data_keys: DataKeys | NoDataKeys | None = None,
     ) -> None:
         # A new generation of the read model (a rebuild) is another table, and records
         # its snapshots and parked streams under another label.
         if model is not None:
             self.model = model
         self.label = label or self.name
+        self.data_keys = data_keys  # the customers' data keys (None: the database's)
         self.rows: dict[Hashable, dict[str, Any]] = {}
         self.changed: set[Hashable] = set()
         self.complete = complete
@@ -86,10 +93,14 @@ class Projector:
         """Apply a batch of events; raise HandlerFailed before writing anything.
 
         Handlers see every event in its type's newest schema: older stored data is
-        upcast here first (the stored rows stay as they are). The failure raised is the
-        batch's first, in log order.
+        upcast here first (the stored rows stay as they are), after its personal fields
+        are opened if the projector reads them (a ciphertext that fails its tag fails
+        like a handler: the stream is parked). The failure raised is the batch's first,
+        in log order.
         """
         handle, current = self._handle, schema_versions()  # once per batch, not per event
+        personal = personal_fields() if self.reads_personal_data else {}
+        opener = Opener(events, personal, self.data_keys) if personal else None
         stop, failure = len(events), None
         if not self.complete:
             wanted, failure = self._keys_of(events, current)
@@ -102,6 +113,8 @@ class Projector:
             if kind not in handle:
                 continue
             try:
+                if opener is not None and kind in personal:
+                    event = opener.open(event)
                 # Inline, not a newest_schema call per event: most events are current.
                 if event.schema_version != current.get(kind, 1):
                     event = newest_schema(event, current)

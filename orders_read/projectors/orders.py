@@ -5,7 +5,7 @@ from typing import Any
 from uuid import UUID
 
 from ..models import CANCELLED, PLACED, SHIPPED, OrderView
-from .base import Projector, Recorded, money
+from .base import READ_DB, Projector, Recorded, money
 
 
 def _line(sku: str, quantity: int, unit_price: str) -> dict[str, object]:
@@ -23,9 +23,20 @@ class OrderViewProjector(Projector):
 
     name = "order_view"
     model = OrderView
+    reads_personal_data = True
 
     def keys(self, event: Recorded) -> Iterable[UUID]:
+        if event.type == "CustomerForgotten":
+            return self._orders_of(event.data["customer_id"])
         return (event.stream_id,)
+
+    def _orders_of(self, customer_id: str) -> set[UUID]:
+        """Return the ids of the customer's orders: those held in memory and in the table."""
+        held = {key for key, row in self.rows.items() if row["customer_id"] == customer_id}
+        if self.complete:
+            return held
+        stored = self.model.objects.using(READ_DB).filter(customer_id=customer_id)
+        return held | set(stored.values_list("pk", flat=True))
 
     def on_order_placed(self, event: Recorded) -> None:
         data = event.data
@@ -39,6 +50,7 @@ class OrderViewProjector(Projector):
             item_count=sum([i["quantity"] for i in items]),
             total=money(data["total"]),
             shipping_address=data.get("shipping_address") or {},
+            redacted=data.get("redacted", False),
             placed_at=event.recorded_at,
             placed_position=event.position,
             updated_at=event.recorded_at,
@@ -73,6 +85,15 @@ class OrderViewProjector(Projector):
         order = self._touch(event)
         order["status"] = CANCELLED
         order["cancelled_at"] = event.recorded_at
+
+    def on_customer_forgotten(self, event: Recorded) -> None:
+        # Every order of theirs (`keys` loaded them all) loses its personal fields;
+        # amounts and dates stay.
+        customer_id = event.data["customer_id"]
+        for key in [k for k, row in self.rows.items() if row["customer_id"] == customer_id]:
+            order = self.row(key)
+            order["shipping_address"] = {}
+            order["redacted"] = True
 
     def _touch(self, event: Recorded) -> dict[str, Any]:
         order = self.row(event.stream_id)

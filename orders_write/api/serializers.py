@@ -141,3 +141,15 @@ class CommandResultOutput(serializers.Serializer):
     order_id = serializers.UUIDField()
     version = serializers.IntegerField()
     position = serializers.IntegerField()
+
+
+class ForgetCustomerInput(StrictSerializer):
+    """No body: the path names the customer."""
+
+
+class ForgetCustomerOutput(serializers.Serializer):
+    customer_id = serializers.CharField()
+    version = serializers.IntegerField(help_text="The version of the customer's own stream")
+    position = serializers.IntegerField(
+        help_text="Global position of CustomerForgotten: the read-your-writes token"
+    )

@@ -57,7 +57,7 @@ def order_command(summary: str, url_path: str, *, staff_only: bool = False):
     return decorate
 
 
-class OrderCommands:
+class CommandActions:
     """Dispatch one command per POST: the body is validated by the action's input serializer.
 
     The composed ViewSet sets `command_bus` (the API's composition root does).
@@ -65,14 +65,7 @@ class OrderCommands:
 
     command_bus: Callable[[], "CommandBus"]
     # Each POST action's body; the browsable API builds its forms from these too.
-    command_inputs: dict[str, type[inputs.StrictSerializer]] = {
-        "create": inputs.PlaceOrderInput,
-        "add_item": inputs.AddItemInput,
-        "change_quantity": inputs.ChangeQuantityInput,
-        "remove_item": inputs.RemoveItemInput,
-        "ship": inputs.ShipOrderInput,
-        "cancel": inputs.CancelOrderInput,
-    }
+    command_inputs: dict[str, type[inputs.StrictSerializer]] = {}
 
     def get_serializer(self, *args, **kwargs) -> serializers.Serializer:
         """Return the input serializer of this request's command (or of the path's POST).
@@ -88,20 +81,37 @@ class OrderCommands:
             kwargs.setdefault("instance", example)
         return input_class(*args, **kwargs)
 
-    def run(self, request: Request, command: commands.Command, success: int) -> Response:
-        """Dispatch the command; answer its result with the order's version as ETag."""
-        result = self.command_bus().dispatch(command, command_context(request))
-        return Response(
-            inputs.CommandResultOutput(result).data,
-            status=success,
-            headers={"ETag": f'"{result.version}"'},
-        )
+    def dispatch_command(self, request: Request, command: commands.Command):
+        """Dispatch the command in the request's context; return its result."""
+        return self.command_bus().dispatch(command, command_context(request))
 
     def body(self, request: Request) -> dict[str, Any]:
         """Return the validated body of the action's command; 400 if it is invalid."""
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
+
+
+class OrderCommands(CommandActions):
+    """The commands on orders."""
+
+    command_inputs = {
+        "create": inputs.PlaceOrderInput,
+        "add_item": inputs.AddItemInput,
+        "change_quantity": inputs.ChangeQuantityInput,
+        "remove_item": inputs.RemoveItemInput,
+        "ship": inputs.ShipOrderInput,
+        "cancel": inputs.CancelOrderInput,
+    }
+
+    def run(self, request: Request, command: commands.Command, success: int) -> Response:
+        """Dispatch the command; answer its result with the order's version as ETag."""
+        result = self.dispatch_command(request, command)
+        return Response(
+            inputs.CommandResultOutput(result).data,
+            status=success,
+            headers={"ETag": f'"{result.version}"'},
+        )
 
     def run_on_order(
         self, request: Request, command_class: type[commands.OrderCommand], order_id: uuid.UUID
@@ -152,6 +162,34 @@ class OrderCommands:
     def cancel(self, request: Request, order_id: uuid.UUID) -> Response:
         """Cancel the order."""
         return self.run_on_order(request, commands.CancelOrder, order_id)
+
+
+class CustomerCommands(CommandActions):
+    """The commands on customers."""
+
+    command_inputs = {"forget": inputs.ForgetCustomerInput}
+
+    @extend_schema(
+        summary="Forget a customer (crypto-shredding)",
+        description="Staff only. Destroys the customer's data key and records "
+        "`CustomerForgotten`: their personal data (shipping addresses) reads as redacted "
+        "everywhere from then on, for good. Orders, amounts and dates stay. 409 if the "
+        "customer is already forgotten, 404 if no such customer exists.",
+        request=None,
+        parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID, RETRY_AFTER],
+        responses={
+            200: inputs.ForgetCustomerOutput,
+            **problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+        },
+        tags=["commands"],
+    )
+    @action(detail=True, methods=["post"])
+    def forget(self, request: Request, customer_id: str) -> Response:
+        """Forget the customer: destroy their data key (staff only)."""
+        self.body(request)
+        result = self.dispatch_command(request, commands.ForgetCustomer(customer_id))
+        data = {"customer_id": customer_id, "version": result.version, "position": result.position}
+        return Response(inputs.ForgetCustomerOutput(data).data)
 
 
 def command_context(request: Request) -> commands.Context:

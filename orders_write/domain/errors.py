@@ -54,3 +54,13 @@ class QuantityUnchanged(RuleViolation):
 
 class OrderAlreadyExists(RuleViolation):
     code = "order-exists"
+
+
+class CustomerAlreadyForgotten(RuleViolation):
+    code = "customer-already-forgotten"
+
+
+class CustomerForgottenRefusal(RuleViolation):
+    """Nothing new is recorded with the personal data of a forgotten customer."""
+
+    code = "customer-forgotten"

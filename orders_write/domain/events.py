@@ -14,20 +14,23 @@ from .upcasting import lift
 from .values import Line
 
 
-@dataclass(frozen=True)
-class Event:
-    """Base of the order events; each knows how to become JSON data and back."""
+class Recordable:
+    """What every event class shares: a registry by type name, and JSON data both ways.
 
-    order_id: str
-    customer_id: str
+    A subclass made with `base=True` is a base of other events, not one of its own.
+    """
 
-    registry: ClassVar[dict[str, type["Event"]]] = {}
+    registry: ClassVar[dict[str, type["Recordable"]]] = {}
     # The shape this class writes; older stored shapes are upcast to it on read.
     schema_version: ClassVar[int] = 1
+    # The fields holding personal data: stored encrypted under the customer's data key,
+    # read as redacted once the customer is forgotten (DESIGN §12).
+    personal_fields: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
+    def __init_subclass__(cls, base: bool = False, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        Event.registry[cls.__name__] = cls
+        if not base:
+            Recordable.registry[cls.__name__] = cls
 
     @property
     def type(self) -> str:
@@ -35,21 +38,36 @@ class Event:
 
     def to_data(self) -> dict[str, Any]:
         """Return the event as JSON-compatible data (money as decimal strings)."""
-        return {f.name: _encode(getattr(self, f.name)) for f in fields(self)}
+        return {f.name: _encode(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
 
     @classmethod
-    def from_data(cls, data: dict[str, Any]) -> "Event":
+    def from_data(cls, data: dict[str, Any]) -> "Recordable":
         """Rebuild an event from the data `to_data` produced, decoding by declared field type."""
         return cls(**{name: decode(data[name]) for name, decode in _decoders(cls)})
+
+
+@dataclass(frozen=True)
+class Event(Recordable, base=True):
+    """Base of the order events: each belongs to one order of one customer."""
+
+    order_id: str
+    customer_id: str
+
+
+@dataclass(frozen=True)
+class CustomerEvent(Recordable, base=True):
+    """Base of the events of a customer's own stream."""
+
+    customer_id: str
 
 
 class UnknownSchemaVersion(ValueError):
     """A stored event's schema version has no upcaster path to its class's current one."""
 
 
-def event_from(type_name: str, data: dict[str, Any], schema_version: int = 1) -> Event:
+def event_from(type_name: str, data: dict[str, Any], schema_version: int = 1) -> Recordable:
     """Rebuild a stored event from its type name, data and the schema version it was stored at."""
-    cls = Event.registry[type_name]
+    cls = Recordable.registry[type_name]
     reached, data = lift(type_name, schema_version, data)
     if reached != cls.schema_version:
         # Newer than this code (a rolling deploy) or a missing upcaster: refuse, loudly.
@@ -61,7 +79,13 @@ def event_from(type_name: str, data: dict[str, Any], schema_version: int = 1) ->
 
 def schema_versions() -> dict[str, int]:
     """Return the current schema version of every event type (what snapshots are stamped with)."""
-    return {name: cls.schema_version for name, cls in sorted(Event.registry.items())}
+    return {name: cls.schema_version for name, cls in sorted(Recordable.registry.items())}
+
+
+def personal_fields() -> dict[str, tuple[str, ...]]:
+    """Return the personal fields of every event type that has any."""
+    registry = Recordable.registry
+    return {name: cls.personal_fields for name, cls in registry.items() if cls.personal_fields}
 
 
 def _encode(value: Any) -> Any:
@@ -120,6 +144,7 @@ class OrderPlaced(Event):
 
     # v2: a structured address (v1 stored a free-form object; see upcasting).
     schema_version: ClassVar[int] = 2
+    personal_fields: ClassVar[tuple[str, ...]] = ("shipping_address",)
 
 
 @dataclass(frozen=True)
@@ -162,3 +187,8 @@ class OrderCancelled(Event):
     reason: str
     items: tuple[Line, ...]
     total: Decimal
+
+
+@dataclass(frozen=True)
+class CustomerForgotten(CustomerEvent):
+    """The customer's data key was destroyed: their personal data reads as redacted."""

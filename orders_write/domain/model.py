@@ -1,12 +1,11 @@
 """The Order aggregate: it checks every rule, then records what happened as events."""
 
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from . import values
-from .address import PARTS, ShippingAddress
+from .address import ShippingAddress
 from .errors import (
     DuplicateSku,
     InvalidValue,
@@ -30,16 +29,19 @@ from .events import (
 from .values import Line
 
 PLACED, SHIPPED, CANCELLED = "placed", "shipped", "cancelled"
-STATE_KEYS = frozenset(
-    {"customer_id", "status", "currency", "lines", "shipping_address", "tracking_number"}
-)
+STATE_KEYS = frozenset({"customer_id", "status", "currency", "lines", "tracking_number"})
 
 
 class Order:
-    """An order, rebuilt from its events; commands append new events to `pending`."""
+    """An order, rebuilt from its events; commands append new events to `pending`.
+
+    It keeps no personal data (the shipping address): no rule needs it, so loading an
+    order needs no customer's data key, and no snapshot of an order holds personal data.
+    """
 
     # The shape of `snapshot()`: a snapshot of another shape is ignored, never misread.
-    SNAPSHOT_FORMAT: ClassVar[int] = 1
+    # 2: without the shipping address (format 1 had it; migration 0005 deleted those).
+    SNAPSHOT_FORMAT: ClassVar[int] = 2
 
     def __init__(self, order_id: str) -> None:
         self.id = order_id
@@ -48,7 +50,6 @@ class Order:
         self.status = ""
         self.currency = ""
         self.lines: dict[str, Line] = {}
-        self.shipping_address: ShippingAddress | None = None
         self.tracking_number = ""
         self.pending: list[Event] = []
 
@@ -81,7 +82,6 @@ class Order:
                 {"sku": line.sku, "quantity": line.quantity, "unit_price": str(line.unit_price)}
                 for line in self.lines.values()
             ],
-            "shipping_address": _address_data(self.shipping_address),
             "tracking_number": self.tracking_number,
         }
 
@@ -115,7 +115,6 @@ class Order:
         order.status = state["status"]
         order.currency = values.currency(state["currency"])
         order.lines = {line.sku: line for line in lines}
-        order.shipping_address = _address_from(state["shipping_address"])
         order.tracking_number = values.optional_text(
             state["tracking_number"], "tracking_number", values.MAX_TRACKING_NUMBER_LENGTH
         )
@@ -263,7 +262,6 @@ class Order:
         self.currency = event.currency
         self.status = PLACED
         self.lines = {line.sku: line for line in event.items}
-        self.shipping_address = event.shipping_address
 
     def _on_ItemAdded(self, event: ItemAdded) -> None:
         self.lines[event.sku] = Line(event.sku, event.quantity, event.unit_price)
@@ -280,16 +278,3 @@ class Order:
 
     def _on_OrderCancelled(self, event: OrderCancelled) -> None:
         self.status = CANCELLED
-
-
-def _address_data(address: ShippingAddress | None) -> dict[str, str] | None:
-    return None if address is None else asdict(address)
-
-
-def _address_from(data: Any) -> ShippingAddress | None:
-    # As stored, not as a request: an address upcast from v1 may lack required parts.
-    if data is None:
-        return None
-    if set(data) != set(PARTS) or not all(isinstance(part, str) for part in data.values()):
-        raise ValueError(f"shipping address {data!r}")
-    return ShippingAddress(**data)

@@ -7,10 +7,10 @@ from unittest import mock
 from config import bootstrap
 from orders_read import tasks
 from orders_write.commands import Actor, Context, PlaceOrder
-from orders_write.customers import InMemoryCustomers
+from orders_write.customers import InMemoryCustomers, InMemoryDataKeys
 from orders_write.domain.values import Line
 from orders_write.handlers import COMMAND_HANDLERS
-from orders_write.repository import InMemoryOrderRepository
+from orders_write.repository import InMemoryCustomerRepository, InMemoryOrderRepository
 
 
 def nudge(position: int) -> None:
@@ -19,7 +19,13 @@ def nudge(position: int) -> None:
 
 def wired(**dependencies) -> bootstrap.Buses:
     """The buses over in-memory dependencies, with any of them replaced."""
-    given = {"orders": InMemoryOrderRepository(), "customers": InMemoryCustomers(), **dependencies}
+    given = {
+        "orders": InMemoryOrderRepository(),
+        "customers": InMemoryCustomers(),
+        "customer_records": InMemoryCustomerRepository(),
+        "data_keys": InMemoryDataKeys(),
+        **dependencies,
+    }
     return bootstrap.bootstrap(**given, nudge=nudge, command_attempts=3, read_wait_seconds=0.5)
 
 

@@ -10,6 +10,8 @@ from drf_spectacular.generators import SchemaGenerator
 from config.openapi import PROBLEM_MEDIA_TYPE
 
 ORDER = "/api/orders/{order_id}/"
+FORGET = "/api/customers/{customer_id}/forget/"
+EXPORT = "/api/customers/{customer_id}/export/"
 # DESIGN §5: each path, with the methods it answers.
 COMMANDS = {
     "/api/orders/": 201,
@@ -18,6 +20,7 @@ COMMANDS = {
     ORDER + "remove-item/": 200,
     ORDER + "ship/": 200,
     ORDER + "cancel/": 200,
+    FORGET: 200,
 }
 QUERIES = [
     "/api/orders/",
@@ -25,6 +28,7 @@ QUERIES = [
     ORDER + "history/",
     "/api/customers/{customer_id}/",
     "/api/customers/{customer_id}/orders/",
+    EXPORT,
     "/api/reports/product-sales/",
     "/api/reports/daily-sales/",
     "/api/projections/",
@@ -73,11 +77,12 @@ def test_commands_document_their_headers_and_success(schema, path):
     post = schema["paths"][path]["post"]
     headers = {name for name, where in parameters(post).items() if where == "header"}
     assert {"Idempotency-Key", "X-Request-ID"} <= headers
-    # If-Match names a version of an existing order: every command but PlaceOrder takes it.
-    assert ("If-Match" in headers) == (path != "/api/orders/")
+    # If-Match names a version of an existing order: every command on one takes it.
+    assert ("If-Match" in headers) == path.startswith(ORDER)
     assert str(COMMANDS[path]) in post["responses"]
     assert {"400", "401", "409", "415", "422"} <= set(post["responses"])
-    assert post["requestBody"]["content"].keys() == {"application/json"}
+    if path != FORGET:  # forgetting takes no body: the path names the customer
+        assert post["requestBody"]["content"].keys() == {"application/json"}
 
 
 @pytest.mark.parametrize("path", QUERIES)
@@ -160,7 +165,10 @@ def test_anonymous_access_is_declared_exactly_where_it_is_allowed(schema, anon_c
 def test_commands_declare_their_response_headers(schema, path):
     headers = response_headers(schema["paths"][path]["post"])
     success = str(COMMANDS[path])
-    assert headers[success] == ({"ETag", "Location"} if success == "201" else {"ETag"})
+    if path == FORGET:
+        assert headers[success] == set()  # no order's version to tag
+    else:
+        assert headers[success] == ({"ETag", "Location"} if success == "201" else {"ETag"})
     assert headers["429"] == headers["503"] == {"Retry-After"}
     assert not set().union(
         *(h for code, h in headers.items() if code not in {success, "429", "503"})
@@ -181,6 +189,8 @@ def test_queries_declare_the_read_position_on_every_answer(schema, path):
             expected.add("X-As-Of-Position")  # with ?as_of=
         if path == ORDER and code == "200":
             expected.add("X-Parked")  # the order's events parked in its projection
+        if path == EXPORT and code == "200":
+            expected.add("Content-Disposition")  # a file to save
         assert names == expected, code
 
 

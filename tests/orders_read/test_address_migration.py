@@ -28,8 +28,12 @@ def migrate(target: tuple[str, str] | None = None) -> None:
 
 
 def view(position: int, address: dict) -> OrderView:
+    """Write an order row as migration 0001 shaped the table (later ones added columns)."""
+    state = MigrationExecutor(connections["read"]).loader.project_state(
+        ("orders_read", "0001_initial")
+    )
     at = datetime(2025, 1, 1, tzinfo=UTC)
-    return OrderView.objects.using("read").create(
+    return state.apps.get_model("orders_read", "OrderView").objects.using("read").create(
         order_id=uuid4(),
         customer_id="alice",
         status="placed",

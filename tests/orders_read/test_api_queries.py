@@ -25,6 +25,7 @@ ORDER_FIELDS = {
     "shipped_at",
     "cancelled_at",
     "version",
+    "redacted",
 }
 
 

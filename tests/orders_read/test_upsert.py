@@ -27,6 +27,7 @@ def order(n: int, **values) -> dict:
         "item_count": 2,
         "total": Decimal("2.20"),
         "shipping_address": {"city": "Lyon", "note": 'a "quote", a \\ and a tab\t'},
+        "redacted": False,
         "tracking_number": "",
         "placed_at": AT,
         "placed_position": n,

@@ -5,6 +5,7 @@ import pytest
 from eventlog.models import Event
 from orders_read import runner
 from orders_write.domain.address import address_from_free_form
+from tests.personal import opened_data
 
 from .conftest import assert_problem, place, place_body, post
 
@@ -29,7 +30,7 @@ def shown_address(client, order_id: str):
 def stored_address(order_id: str):
     event = Event.objects.get(stream_id=order_id, version=1)
     assert event.schema_version == 2
-    return event.data["shipping_address"]
+    return opened_data(event)["shipping_address"]
 
 
 def test_the_structured_address_is_stored_and_shown(alice_client):

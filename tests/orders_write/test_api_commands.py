@@ -7,6 +7,7 @@ import pytest
 
 from eventlog.models import Event
 from tests.orders_write.conftest import item, order_path, place, place_body, post
+from tests.personal import opened_data
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -43,7 +44,9 @@ def test_place_order_answers_201_with_location_and_records_order_placed(alice_cl
     assert event.data["customer_id"] == "alice"
     assert event.data["total"] == "25.50"
     assert event.data["items"][0] == {"sku": "A-1", "quantity": 2, "unit_price": "10.00"}
-    assert event.data["shipping_address"] == {
+    # Stored sealed (DESIGN §12): in clear only once opened with the customer's data key.
+    assert "shipping_address" not in event.data
+    assert opened_data(event)["shipping_address"] == {
         "name": "",
         "line1": "1 rue X",
         "line2": "",

@@ -7,6 +7,7 @@ import pytest
 
 from config.bootstrap import bootstrap
 from eventlog.models import Event
+from eventlog.personal import DataKeys
 from eventlog.store import ConcurrencyError
 from orders_write.bus import CommandBus
 from orders_write.commands import (
@@ -21,7 +22,7 @@ from orders_write.customers import UserAccountCustomers
 from orders_write.domain.errors import DuplicateSku
 from orders_write.domain.values import Line
 from orders_write.errors import ConcurrentModification, PreconditionFailed, UnknownCommand
-from orders_write.repository import EventLogOrderRepository
+from orders_write.repository import EventLogCustomerRepository, EventLogOrderRepository
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -43,6 +44,8 @@ def wired(nudges: Nudges) -> CommandBus:
     return bootstrap(
         orders=EventLogOrderRepository(),
         customers=UserAccountCustomers(),
+        customer_records=EventLogCustomerRepository(),
+        data_keys=DataKeys(),
         nudge=nudges,
         command_attempts=30,
         read_wait_seconds=0,

@@ -80,6 +80,7 @@ def test_no_upcaster_lifts_an_event_past_its_class_or_names_an_unknown_type():
 def test_order_placed_is_at_v2_and_the_versions_are_listed():
     assert OrderPlaced.schema_version == 2
     assert schema_versions() == {
+        "CustomerForgotten": 1,
         "ItemAdded": 1,
         "ItemQuantityChanged": 1,
         "ItemRemoved": 1,

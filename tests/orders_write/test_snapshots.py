@@ -189,7 +189,9 @@ class SnapshotContract:
         assert state_of(orders.get(order_id)) == state_of(replayed(orders, order_id))
 
     def test_zero_turns_snapshots_off_for_writing_and_reading(self, orders):
-        off = EventLogOrderRepository(orders.log, orders.snapshots, snapshot_every=0)
+        off = EventLogOrderRepository(
+            orders.log, orders.snapshots, snapshot_every=0, sealer=orders.sealer
+        )
         order_id = grown(off, 2 * EVERY)
         assert orders.snapshots.get(order_id) is None
         planted(orders, order_id, 2 * EVERY)

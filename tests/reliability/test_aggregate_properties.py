@@ -93,7 +93,6 @@ def state(order: Order) -> tuple:
         order.status,
         order.currency,
         dict(order.lines),
-        order.shipping_address,
         order.tracking_number,
         order.total,
     )
