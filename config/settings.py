@@ -261,6 +261,9 @@ ORDINAL_SNAPSHOT_EVERY = env.int("ORDINAL_SNAPSHOT_EVERY", default=100)
 # file says so); with DEBUG off, web, worker and beat refuse to start without one.
 DEV_MASTER_KEY_FILE = VAR_DIR / "DEV-ONLY-master-key"
 ORDINAL_MASTER_KEY = env.str("ORDINAL_MASTER_KEY", default="")
+# Master keys that still open the data keys they wrapped, but wrap no new one: kept only
+# while a rotation rolls out (README, "Rotating the master key"). Comma-separated.
+ORDINAL_MASTER_KEY_PREVIOUS = env.list("ORDINAL_MASTER_KEY_PREVIOUS", default=[])
 ORDINAL_MASTER_KEY_IS_DEV = not ORDINAL_MASTER_KEY and DEBUG
 if ORDINAL_MASTER_KEY_IS_DEV:
     if not DEV_MASTER_KEY_FILE.exists():

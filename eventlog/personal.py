@@ -55,14 +55,21 @@ class UnreadableEvent(Exception):
         self.position = event.position
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=8)
 def _master_key(text: str) -> MasterKey:
     return MasterKey.from_text(text)
 
 
 def master_key() -> MasterKey:
-    """Return the master key ORDINAL_MASTER_KEY names (read once per value)."""
+    """Return the master key ORDINAL_MASTER_KEY names: it wraps every new data key."""
     return _master_key(settings.ORDINAL_MASTER_KEY)
+
+
+def accepted_master_keys() -> dict[str, MasterKey]:
+    """Return every master key that may open a data key, by id: the current one, and those
+    of ORDINAL_MASTER_KEY_PREVIOUS (kept while a rotation is rolled out)."""
+    keys = [master_key(), *(_master_key(text) for text in settings.ORDINAL_MASTER_KEY_PREVIOUS)]
+    return {key.id: key for key in reversed(keys)}
 
 
 def _bound_key(key_id: UUID | str, owner: str) -> bytes:
@@ -113,16 +120,18 @@ class DataKeys:
         return str(found.key_id), self.unwrap(found)
 
     def unwrap(self, row: DataKey) -> bytes:
-        """Return the row's data key; raise Unreadable, naming both keys, if the master key
-        in use did not wrap it."""
-        master = self.master
-        try:
-            return master.unwrap(bytes(row.wrapped), _bound_key(row.key_id, row.owner))
-        except Unreadable:
+        """Return the row's data key, opened with the master key that wrapped it.
+
+        Raise Unreadable, naming both, if that master key is not one in use.
+        """
+        masters = {self._master.id: self._master} if self._master else accepted_master_keys()
+        master = masters.get(row.master_key_id)
+        if master is None:
             raise Unreadable(
                 f"The data key of {row.owner} was wrapped by master key {row.master_key_id}, "
-                f"but ORDINAL_MASTER_KEY is master key {master.id}."
-            ) from None
+                f"but the master keys in use are {', '.join(sorted(masters))}."
+            )
+        return master.unwrap(bytes(row.wrapped), _bound_key(row.key_id, row.owner))
 
     def lookup(
         self, key_ids: Iterable[str], owners: Iterable[str]
@@ -164,16 +173,17 @@ class DataKeys:
         return "forgotten" if found.wrapped is None else "live"
 
     def rotate(self, new: MasterKey) -> int:
-        """Re-wrap every live data key under `new`, all in one transaction; return how many.
+        """Re-wrap under `new` every live data key it does not wrap yet, in one transaction.
 
-        Each key is opened with the current master key first, so a wrong current key
-        changes nothing and raises Unreadable.
+        Return how many were re-wrapped. Each is opened first with the master key in use
+        that wrapped it, so a key no master key in use opens changes nothing: Unreadable.
         """
         with transaction.atomic(using=WRITE_DB):
             live = list(
                 DataKey.objects.using(WRITE_DB)
                 .select_for_update()
                 .filter(wrapped__isnull=False)
+                .exclude(master_key_id=new.id)
                 .order_by("key_id")
             )
             for row in live:
@@ -186,22 +196,27 @@ class DataKeys:
         return len(live)
 
     def check(self) -> str | None:
-        """Say why the master key cannot open the data keys, or None if it can (or none exist)."""
+        """Say why the master keys in use cannot open the data keys, or None if they can.
+
+        Every master key that wrapped a live data key must be in use, and one data key
+        per master key is opened for proof.
+        """
         rows = DataKey.objects.using(WRITE_DB).filter(wrapped__isnull=False)
-        master = self.master
-        other = rows.exclude(master_key_id=master.id).values_list("master_key_id", flat=True)
-        wrong = sorted(set(other[:1000]))
-        if wrong:
+        masters = {self._master.id: self._master} if self._master else accepted_master_keys()
+        used = set(rows.values_list("master_key_id", flat=True).distinct())
+        missing = sorted(used - set(masters))
+        if missing:
             return (
-                f"ORDINAL_MASTER_KEY is master key {master.id}, but data keys were wrapped by "
-                f"{', '.join(wrong)}: set the key they were wrapped with (or rotate to it)."
+                f"Data keys were wrapped by master key {', '.join(missing)}, but the master "
+                f"keys in use are {', '.join(sorted(masters))}: set ORDINAL_MASTER_KEY "
+                "(or ORDINAL_MASTER_KEY_PREVIOUS) to the key they were wrapped with."
             )
-        sample = rows.first()
-        if sample is not None:
+        for master_id in sorted(used):
+            sample = rows.filter(master_key_id=master_id).first()
             try:
                 self.unwrap(sample)
             except Unreadable as exc:
-                return str(exc)
+                return f"{exc} (master key {master_id} does not open it)"
         return None
 
     def seal(self, event_type: str, stream_id: UUID, data: Data, fields: Sequence[str]) -> Data:
