@@ -168,6 +168,7 @@ class TestRotation:
         assert DataKeys().check() is None
         assert opened(alice) == placed_data()
         assert opened(bob)["redacted"] is True
+        assert DataKeys().rotate(new) == 0  # again: every live key is wrapped by it already
         settings.ORDINAL_MASTER_KEY = old
         assert "wrapped by master key" in DataKeys().check()
 
