@@ -82,17 +82,19 @@ def order_history_list(*, order_id: UUID) -> list[dict[str, Any]]:
     with personal fields opened (redacted once the customer is forgotten).
     """
     stream = [e for e in store.read_stream(order_id) if e.stream_type == ORDER_STREAM]
-    return [
-        {
-            "position": event.position,
-            "version": event.version,
-            "type": event.type,
-            "data": upcast(event.type, event.schema_version, event.data),
-            "recorded_at": event.recorded_at,
-            "actor": event.metadata.get("actor"),
-        }
-        for event in events_opened(stream)
-    ]
+    return [_shown(event) for event in events_opened(stream)]
+
+
+def _shown(event: store.RecordedEvent) -> dict[str, Any]:
+    """Return an event as history and exports show it: data in its newest schema."""
+    return {
+        "position": event.position,
+        "version": event.version,
+        "type": event.type,
+        "data": upcast(event.type, event.schema_version, event.data),
+        "recorded_at": event.recorded_at,
+        "actor": event.metadata.get("actor"),
+    }
 
 
 def customer_export_get(*, customer_id: str) -> dict[str, Any]:
@@ -112,16 +114,7 @@ def customer_export_get(*, customer_id: str) -> dict[str, Any]:
         stored.extend(store.RecordedEvent._make(row) for row in rows)
     stored.sort(key=lambda event: event.position)
     events = [
-        {
-            "stream_type": event.stream_type,
-            "stream_id": event.stream_id,
-            "position": event.position,
-            "version": event.version,
-            "type": event.type,
-            "data": upcast(event.type, event.schema_version, event.data),
-            "recorded_at": event.recorded_at,
-            "actor": event.metadata.get("actor"),
-        }
+        {"stream_type": event.stream_type, "stream_id": event.stream_id, **_shown(event)}
         for event in events_opened(stored)
     ]
     forgotten = any(event["type"] == "CustomerForgotten" for event in events)
