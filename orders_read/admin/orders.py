@@ -18,6 +18,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from config.bootstrap import query_bus
+from eventlog.admin import FORGOTTEN
 from orders_write.commands import CancelOrder, Command, ShipOrder
 
 from ..api.serializers import AsOfInput
@@ -184,6 +185,8 @@ class OrderViewAdmin(StaffReadOnlyAdmin):
 
     @admin.display(description="shipping address")
     def address_display(self, order: OrderView) -> str:
+        if order.redacted:  # the customer was forgotten: not "(none)", which was never given
+            return FORGOTTEN
         return address_lines(order.shipping_address)
 
     @admin.action(description="Ship selected orders…")

@@ -1,13 +1,14 @@
 """Staff commands from the admin: the forms, the dispatch as the staff user, read-your-writes.
 
-The admin never edits a row (invariant 7): shipping and cancelling are ShipOrder and
-CancelOrder commands on the command bus, sent as the staff member. The page that
-follows waits for the order read model to reach the commands' position, as the API's
-`?min_position=` does, so staff see the state they made.
+The admin never edits a row (invariant 7): shipping, cancelling and forgetting are
+ShipOrder, CancelOrder and ForgetCustomer commands on the command bus, sent as the staff
+member. The page that follows waits for the order read model to reach the commands'
+position, as the API's `?min_position=` does, so staff see the state they made.
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
@@ -20,23 +21,31 @@ from config.bootstrap import command_bus, query_bus
 from orders_write.commands import Actor, Command, Context
 from orders_write.domain.errors import DomainError
 from orders_write.domain.values import MAX_REASON_LENGTH, MAX_TRACKING_NUMBER_LENGTH
-from orders_write.errors import ConcurrentModification, NotAllowed, OrderNotFound
+from orders_write.errors import (
+    ConcurrentModification,
+    CustomerNotFound,
+    NotAllowed,
+    OrderNotFound,
+)
 
 from ..projectors.orders import OrderViewProjector
 from ..queries import ReadModelBehind
 
-# What may refuse one order of a batch; anything else is a bug and should be loud.
-REFUSALS = (DomainError, OrderNotFound, NotAllowed, ConcurrentModification)
+# What may refuse one order (or customer) of a batch; anything else is a bug and should be loud.
+REFUSALS = (DomainError, OrderNotFound, CustomerNotFound, NotAllowed, ConcurrentModification)
 # The query parameter of a page that must show at least this log position.
 MIN_POSITION = "min_position"
 ORDERS = (OrderViewProjector.name,)
+# What a staff action acts on: orders by id, customers by id.
+Target = UUID | str
+T = TypeVar("T", UUID, str)
 
 
 @dataclass
 class Outcomes:
-    """What happened to each order of a staff action."""
+    """What happened to each order (or customer) of a staff action."""
 
-    done: list[UUID] = field(default_factory=list)
+    done: list[Target] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     last_position: int = 0
 
@@ -67,17 +76,17 @@ def staff_reason(request: HttpRequest) -> str:
 
 
 def dispatch_each(
-    request: HttpRequest, order_ids: Iterable[UUID], make: Callable[[UUID], Command]
+    request: HttpRequest, targets: Iterable[T], make: Callable[[T], Command]
 ) -> Outcomes:
-    """Send one command per order through the command bus; collect what each did."""
+    """Send one command per order (or customer) through the command bus; collect what each did."""
     bus, context, outcomes = command_bus(), staff_context(request), Outcomes()
-    for order_id in order_ids:
+    for target in targets:
         try:
-            result = bus.dispatch(make(order_id), context)
+            result = bus.dispatch(make(target), context)
         except REFUSALS as refusal:
             outcomes.refused.append(str(refusal))
         else:
-            outcomes.done.append(order_id)
+            outcomes.done.append(target)
             outcomes.last_position = max(outcomes.last_position, result.position)
     return outcomes
 
