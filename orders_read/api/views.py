@@ -181,7 +181,6 @@ class CustomerQueries(QueryActions):
         result = self.ask(query)
         return self.answer(result, page_body(request, result.value))
 
-
     @docs.customer_export
     @action(detail=True, methods=["get"])
     def export(self, request: Request, customer_id: str) -> Response:

@@ -33,17 +33,21 @@ def view(position: int, address: dict) -> OrderView:
         ("orders_read", "0001_initial")
     )
     at = datetime(2025, 1, 1, tzinfo=UTC)
-    return state.apps.get_model("orders_read", "OrderView").objects.using("read").create(
-        order_id=uuid4(),
-        customer_id="alice",
-        status="placed",
-        currency="EUR",
-        total="1.00",
-        shipping_address=address,
-        placed_at=at,
-        placed_position=position,
-        updated_at=at,
-        version=1,
+    return (
+        state.apps.get_model("orders_read", "OrderView")
+        .objects.using("read")
+        .create(
+            order_id=uuid4(),
+            customer_id="alice",
+            status="placed",
+            currency="EUR",
+            total="1.00",
+            shipping_address=address,
+            placed_at=at,
+            placed_position=position,
+            updated_at=at,
+            version=1,
+        )
     )
 
 
