@@ -38,6 +38,10 @@ class Event(models.Model):
     # The shape `data` was written in; readers upcast older shapes (DESIGN §10). The
     # database default keeps rows written before the column, and raw inserts, at 1.
     schema_version = models.PositiveSmallIntegerField(default=1, db_default=1)
+    # The id of the transaction that recorded it (PostgreSQL's pg_current_xact_id(), set by
+    # the column's default; 0 on SQLite and for events recorded before the column): the
+    # projections' feed runs in (tx_id, position) order (eventlog.recorders.postgresql).
+    tx_id = models.BigIntegerField(db_default=0)
 
     objects = EventQuerySet.as_manager()
 
@@ -46,7 +50,11 @@ class Event(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["stream_id", "version"], name="event_stream_version"),
         ]
-        indexes = [models.Index(fields=["type"]), models.Index(fields=["recorded_at"])]
+        indexes = [
+            models.Index(fields=["type"]),
+            models.Index(fields=["recorded_at"]),
+            models.Index(fields=["tx_id", "position"], name="event_feed"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.position} {self.type} {self.stream_type}/{self.stream_id} v{self.version}"

@@ -6,18 +6,22 @@ from uuid import UUID
 
 from .recorders import recorder_for
 from .recorders.base import ROW_FIELDS, ConcurrencyError, NewEvent, RecordedEvent
-from .recorders.postgresql import APPEND_LOCK_KEY
 
 __all__ = [
-    "APPEND_LOCK_KEY",
     "ROW_FIELDS",
     "WRITE_DB",
     "ConcurrencyError",
     "NewEvent",
     "RecordedEvent",
     "append",
+    "feed_after",
+    "feed_horizon",
+    "feed_key_of",
     "head_position",
+    "position_applied",
     "read_all",
+    "read_feed",
+    "read_keys",
     "read_stream",
 ]
 
@@ -56,6 +60,46 @@ def read_all(
 ) -> list[RecordedEvent]:
     """Return up to `limit` events with position > after_position, in position order."""
     return recorder_for(WRITE_DB).read_all(after_position, limit, metadata=metadata)
+
+
+def read_feed(
+    after: tuple[int, int] = (0, 0), limit: int = 1000, *, metadata: bool = False
+) -> list[RecordedEvent]:
+    """Return up to `limit` events of the projections' feed after the key `after`.
+
+    The feed is in (tx_id, position) order and holds only events that nothing committing
+    later can precede (see eventlog.recorders.postgresql): what projections read.
+    """
+    return recorder_for(WRITE_DB).read_feed(after, limit, metadata=metadata)
+
+
+def read_keys(
+    after: tuple[int, int], upto: tuple[int, int], limit: int = 1000
+) -> list[RecordedEvent]:
+    """Return up to `limit` committed events with feed keys after < key <= upto, in order."""
+    return recorder_for(WRITE_DB).read_keys(after, upto, limit)
+
+
+def feed_horizon() -> int:
+    """Return the transaction id below which the feed is final now."""
+    return recorder_for(WRITE_DB).horizon()
+
+
+def feed_after(key: tuple[int, int]) -> bool:
+    """Tell whether the feed holds an event after the key."""
+    return bool(read_feed(key, 1))
+
+
+def feed_key_of(position: int) -> tuple[int, int] | None:
+    """Return the feed key of the committed event at `position`, or None if there is none."""
+    return recorder_for(WRITE_DB).feed_key_of(position)
+
+
+def position_applied(key: tuple[int, int]) -> int:
+    """Return the highest position p such that every committed event at or below p stands
+    at or before the feed key: how far a reader that applied the feed up to it has got,
+    in positions (the read-your-writes token's terms)."""
+    return recorder_for(WRITE_DB).position_applied(key)
 
 
 def head_position() -> int:

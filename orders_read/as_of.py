@@ -1,9 +1,12 @@
 """Temporal reads: the read models as they stood at an instant, folded from the log.
 
-The log records events under its append lock with `recorded_at` never decreasing as
-the position grows (eventlog.recorders), so "every event recorded at or before an
-instant" is the log's prefix up to one position: `position_at`. Each answer is built
-by the live projectors in memory (no row is written), so its shape is the live one.
+An answer as of an instant is the projections' feed applied up to the last event
+recorded at or before it (`key_at`). An event's transaction id, which orders the feed,
+is taken by the same statement that records its `recorded_at` (the append is the first
+write of its transaction), so the feed runs in recording order, to within the clock's
+jitter between appends that run at the same moment (microseconds; none on SQLite, whose
+writers take turns). Each answer is built by the live projectors in memory (no row is
+written), so its shape is the live one.
 """
 
 from dataclasses import dataclass
@@ -35,16 +38,16 @@ class AsOf:
     position: int
 
 
-def position_at(instant: datetime) -> int:
-    """Return the last position recorded at or before `instant` (0 if none was)."""
+def key_at(instant: datetime) -> tuple[int, int]:
+    """Return the feed key of the last event recorded at or before `instant` ((0, 0): none)."""
     # Ordered by recorded_at first, so the recorded_at index finds it in one probe.
     found = (
         Event.objects.using(WRITE_DB)
         .filter(recorded_at__lte=instant)
-        .order_by("-recorded_at", "-position")
-        .values_list("position", flat=True)[:1]
+        .order_by("-recorded_at", "-tx_id", "-position")
+        .values_list("tx_id", "position")[:1]
     )
-    return next(iter(found), 0)
+    return next(iter(found), (0, 0))
 
 
 def order_as_of(*, order_id: UUID, instant: datetime) -> AsOf | None:
@@ -74,14 +77,14 @@ def order_as_of(*, order_id: UUID, instant: datetime) -> AsOf | None:
 
 def product_sales_as_of(*, instant: datetime) -> AsOf:
     """Return the sales report as the caught-up read model showed it at `instant`."""
-    position = position_at(instant)
-    rows = state_at(ProductSalesProjector, position)
+    at = key_at(instant)
+    rows = state_at(ProductSalesProjector, at)
     sales = [ProductSales(**row) for _, row in sorted(rows.items()) if row["orders_count"] > 0]
-    return AsOf(sales, position)
+    return AsOf(sales, at[1])
 
 
 def customer_as_of(*, customer_id: str, instant: datetime) -> AsOf:
     """Return the customer's summary at `instant` (value None if they had not ordered yet)."""
-    position = position_at(instant)
-    row = state_at(CustomerSummaryProjector, position, customer_id).get(customer_id)
-    return AsOf(None if row is None else CustomerSummary(**row), position)
+    at = key_at(instant)
+    row = state_at(CustomerSummaryProjector, at, customer_id).get(customer_id)
+    return AsOf(None if row is None else CustomerSummary(**row), at[1])

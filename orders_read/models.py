@@ -85,11 +85,19 @@ class Checkpoint(models.Model):
     """
 
     name = models.CharField(max_length=64, primary_key=True)
+    # The feed key (transaction id, position) of the last event applied: the projection
+    # has applied every event of the feed up to it (eventlog.store.read_feed).
+    tx_id = models.BigIntegerField(default=0)
     position = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.position}"
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """The feed key of the last event applied."""
+        return (self.tx_id, self.position)
 
 
 class ParkedStream(models.Model):
@@ -140,6 +148,8 @@ class Rebuild(models.Model):
     status = models.CharField(
         max_length=16, choices=[(s, s) for s in (QUEUED, RUNNING, DONE, FAILED)], default=QUEUED
     )
+    # The feed key (transaction id, position) of the last event the generation applied.
+    tx_id = models.BigIntegerField(default=0)
     position = models.BigIntegerField(default=0)
     head = models.BigIntegerField(default=0)  # the log's head at the last progress update
     events_done = models.BigIntegerField(default=0)
@@ -163,6 +173,11 @@ class Rebuild(models.Model):
         return f"{self.kind} of {self.projection} ({self.status}) @ {self.position}"
 
     @property
+    def key(self) -> tuple[int, int]:
+        """The feed key of the last event the generation applied."""
+        return (self.tx_id, self.position)
+
+    @property
     def active(self) -> bool:
         return self.status in self.ACTIVE
 
@@ -182,14 +197,16 @@ class SnapshotEncoder(json.JSONEncoder):
 
 
 class ProjectionSnapshot(models.Model):
-    """A projection's read model as it stood at one log position (for `as_of` answers).
+    """A projection's read model as it stood at one point of the feed (for `as_of` answers).
 
-    Taken by the runner in the transaction that brings the projection to `position`.
+    Taken by the runner in the transaction that brings the projection to its feed key.
     Its rows are one document holding every row (a report read whole, key "*"), or
     the rows changed since the projection's previous snapshot (every row in its first).
     """
 
     projection = models.CharField(max_length=64)
+    # The feed key (tx_id, position) of the event it was taken at.
+    tx_id = models.BigIntegerField(default=0)
     position = models.BigIntegerField()
 
     class Meta:
@@ -207,6 +224,7 @@ class ProjectionSnapshotRow(models.Model):
     """One read-model row of a snapshot (field attname: value), or a whole report's rows."""
 
     projection = models.CharField(max_length=64)
+    tx_id = models.BigIntegerField(default=0)  # with `position`: its snapshot's feed key
     position = models.BigIntegerField()
     key = models.CharField(max_length=150)
     row = models.JSONField(encoder=SnapshotEncoder)

@@ -157,14 +157,14 @@ def rebuilds_run(
     page = min(commit, REBUILD_PAGE)
     generations = [g for g in (_claim(pk) for pk in ids) if g is not None]
     claimed = list(generations)
-    done, step, refused_until = 0, commit, 0
+    done, step, refused_until = 0, commit, (0, 0)
     failures: dict[str, list[Failure]] = {}
     with _collector_paused():
         while generations:
             try:
                 count, finished = _step(generations, step, page, failures)
                 done += count
-                if min(g.build.position for g in generations) >= refused_until:
+                if min(g.build.key for g in generations) >= refused_until:
                     step = commit
                 for generation in finished:
                     if _finish(generation, page, failures, verified):
@@ -174,7 +174,7 @@ def rebuilds_run(
                 failures.setdefault(failed.label, []).append(failed.failure)
                 _forget(generations)
             except runner.BatchRefused as refused:
-                refused_until = max(refused_until, refused.last_position)
+                refused_until = max(refused_until, refused.last_key)
                 step = max(1, refused.size // 2)
                 _forget(generations)
             except _Lost as lost:
@@ -201,7 +201,7 @@ class _Generation:
         self.label = self.name if self.in_place else shadow_label(self.name)
         self.tables = None if self.in_place else tables(live)
         self.projector = self.projector_class(
-            complete=build.position == 0, model=self.model, label=self.label
+            complete=build.key == (0, 0), model=self.model, label=self.label
         )
         self.verification: Verification | None = None
 
@@ -214,12 +214,12 @@ class _Generation:
         parking.parked_reset(self.label)
         snapshots_reset([self.label])
 
-    def upto(self) -> int | None:
-        """The last position this generation may reach now (None: the head)."""
+    def upto(self) -> tuple[int, int] | None:
+        """The last feed key this generation may reach now (None: the horizon)."""
         if self.build.kind != "verify":
             return None
         found = Checkpoint.objects.using(READ_DB).filter(name=self.name).first()
-        return found.position if found else 0
+        return found.key if found else (0, 0)
 
     def forget(self) -> None:
         """Drop what a rolled-back transaction left in memory: rows and position."""
@@ -247,7 +247,7 @@ def _claim(pk: int) -> _Generation | None:
             _done(_Generation(build), f"{build.projection}: built already", failed=False)
             return None
         generation = _Generation(build)
-        fresh = build.position == 0 or (
+        fresh = build.key == (0, 0) or (
             generation.tables is not None and not generation.tables.exists()
         )
         if fresh:
@@ -258,7 +258,7 @@ def _claim(pk: int) -> _Generation | None:
         now = timezone.now()
         fields = {"status": Rebuild.RUNNING, "updated_at": now}
         if fresh:
-            fields.update(position=0, events_done=0, indexed=False, started_at=now)
+            fields.update(tx_id=0, position=0, events_done=0, indexed=False, started_at=now)
         Rebuild.objects.using(READ_DB).filter(pk=pk).update(**fields)
         build.refresh_from_db(using=READ_DB)
         logger.info(
@@ -284,11 +284,11 @@ def _step(
     with transaction.atomic(using=READ_DB):
         for generation in generations:
             build = _lock(generation.pk)
-            if build is None or build.position != generation.build.position or not build.active:
+            if build is None or build.key != generation.build.key or not build.active:
                 raise _Lost(f"Rebuild {generation.pk} is in other hands now.", generation.pk)
             for failure in failures.pop(generation.label, []):
                 parking.park(generation.label, failure)
-        start = min(g.build.position for g in generations)
+        start = min(g.build.key for g in generations)
         events, at_head = _read(start, step, page)
         finished = []
         for generation in generations:
@@ -296,29 +296,29 @@ def _step(
             mine = [
                 e
                 for e in events
-                if e.position > generation.build.position and (upto is None or e.position <= upto)
+                if e.feed_key > generation.build.key and (upto is None or e.feed_key <= upto)
             ]
             _apply(generation, mine)
-            reached = mine[-1].position if mine else generation.build.position
+            reached = mine[-1].feed_key if mine else generation.build.key
             _advance(generation, reached, len(mine))
             past = upto is not None and (
-                reached >= upto or (bool(events) and events[-1].position > upto)
+                reached >= upto or (bool(events) and events[-1].feed_key > upto)
             )
             if at_head or past:
                 finished.append(generation)
         return len(events), finished
 
 
-def _read(after: int, step: int, page: int) -> tuple[list[Recorded], bool]:
-    """Read up to `step` events after `after`, page by page; say if the head was reached."""
+def _read(after: tuple[int, int], step: int, page: int) -> tuple[list[Recorded], bool]:
+    """Read up to `step` feed events after the key, page by page; say if the end was reached."""
     events: list[Recorded] = []
     while len(events) < step:
         wanted = min(page, step - len(events))
-        found = store.read_all(after, wanted, metadata=False)
+        found = store.read_feed(after, wanted)
         events.extend(found)
         if len(found) < wanted:
             return events, True
-        after = found[-1].position
+        after = found[-1].feed_key
     return events, False
 
 
@@ -341,22 +341,23 @@ def _apply(generation: _Generation, events: Sequence[Recorded]) -> None:
         raise
     except DatabaseError as exc:
         if len(events) > 1:
-            raise runner.BatchRefused(len(events), events[-1].position) from exc
+            raise runner.BatchRefused(len(events), events[-1].feed_key) from exc
         parking.park(generation.label, Failure(events[0], exc))
     projector = generation.projector
     if len(projector.rows) >= REBUILD_ROWS_HELD:
         projector.forget()
 
 
-def _advance(generation: _Generation, position: int, count: int) -> None:
+def _advance(generation: _Generation, key: tuple[int, int], count: int) -> None:
     build = generation.build
     moved = (
         Rebuild.objects.using(READ_DB)
-        .filter(pk=build.pk, position=build.position)
+        .filter(pk=build.pk, tx_id=build.tx_id, position=build.position)
         .update(
-            position=position,
+            tx_id=key[0],
+            position=key[1],
             events_done=build.events_done + count,
-            head=max(store.head_position(), position),
+            head=max(store.head_position(), key[1]),
             updated_at=timezone.now(),
         )
     )
@@ -393,15 +394,15 @@ def _finish(
     return True
 
 
-def _last_events(generation: _Generation, upto: int | None, page: int) -> None:
-    """Apply the events after the generation's position (up to `upto`), in this transaction."""
+def _last_events(generation: _Generation, upto: tuple[int, int] | None, page: int) -> None:
+    """Apply the feed after the generation's key (up to `upto`), in this transaction."""
     while True:
-        events = store.read_all(generation.build.position, page, metadata=False)
-        mine = [e for e in events if upto is None or e.position <= upto]
+        events = store.read_feed(generation.build.key, page)
+        mine = [e for e in events if upto is None or e.feed_key <= upto]
         if not mine:
             return
         _apply(generation, mine)
-        _advance(generation, mine[-1].position, len(mine))
+        _advance(generation, mine[-1].feed_key, len(mine))
         if len(mine) < page:
             return
 
@@ -412,7 +413,7 @@ def _end_build(generation: _Generation, checkpoint: Checkpoint | None, page: int
         _done(generation, "the projection got a checkpoint meanwhile", failed=True)
         return
     _last_events(generation, None, page)
-    runner.checkpoint_create(generation.name, generation.build.position)
+    runner.checkpoint_create(generation.name, generation.build.key)
     _done(generation, f"{generation.name}: built at position {generation.build.position}")
 
 
@@ -421,18 +422,18 @@ def _end_rebuild(generation: _Generation, checkpoint: Checkpoint | None, page: i
     generation.tables.swap()
     snapshots_relabel(generation.label, generation.name)
     parking.parked_relabel(generation.label, generation.name)
-    position = generation.build.position
+    key = generation.build.key
     if checkpoint is None:
-        runner.checkpoint_create(generation.name, position)
+        runner.checkpoint_create(generation.name, key)
     else:
-        runner.checkpoint_advance(checkpoint, position)
-    _done(generation, f"{generation.name}: rebuilt and swapped in at position {position}")
+        runner.checkpoint_advance(checkpoint, key)
+    _done(generation, f"{generation.name}: rebuilt and swapped in at position {key[1]}")
 
 
 def _end_verify(generation: _Generation, checkpoint: Checkpoint | None, page: int) -> None:
-    position = checkpoint.position if checkpoint else 0
-    _last_events(generation, position, page)
-    result = Verification(generation.name, position, store.head_position())
+    key = checkpoint.key if checkpoint else (0, 0)
+    _last_events(generation, key, page)
+    result = Verification(generation.name, key[1], store.head_position())
     tables_compare(result, generation.projector_class.model, generation.model)
     parked_compare(result, generation.name, generation.label)
     generation.tables.drop()

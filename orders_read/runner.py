@@ -46,10 +46,10 @@ class StaleCheckpoint(Exception):
 class BatchRefused(Exception):
     """The database refused a batch's writes (not a transient error)."""
 
-    def __init__(self, size: int, last_position: int) -> None:
-        super().__init__(f"A batch of {size} events up to position {last_position} was refused.")
+    def __init__(self, size: int, last_key: tuple[int, int]) -> None:
+        super().__init__(f"A batch of {size} events up to position {last_key[1]} was refused.")
         self.size = size
-        self.last_position = last_position
+        self.last_key = last_key
 
 
 def projection_names(names: list[str] | None = None) -> list[str]:
@@ -60,15 +60,27 @@ def projection_names(names: list[str] | None = None) -> list[str]:
     return list(names) if names else list(PROJECTORS)
 
 
-def checkpoint_positions() -> dict[str, int]:
-    """Return {projection: position} of the projections that have a live read model."""
-    return dict(Checkpoint.objects.using(READ_DB).values_list("name", "position"))
+def checkpoint_keys() -> dict[str, tuple[int, int]]:
+    """Return {projection: feed key} of the projections that have a live read model."""
+    found = Checkpoint.objects.using(READ_DB).values_list("name", "tx_id", "position")
+    return {name: (tx_id, position) for name, tx_id, position in found}
 
 
-def projections_behind(position: int) -> list[str]:
-    """Return the projections whose checkpoint has not reached `position` yet."""
-    reached = checkpoint_positions()
-    return [name for name in PROJECTORS if reached.get(name, 0) < position]
+def projections_behind(position: int | None = None) -> list[str]:
+    """Return the projections that have not applied the event at `position` (or the whole
+    feed, with None) yet; a projection never built counts as behind."""
+    keys = checkpoint_keys()
+    if position is None:
+        unbuilt = store.head_position() > 0  # on an empty log a build has nothing to do
+        return [
+            name
+            for name in PROJECTORS
+            if (unbuilt if name not in keys else store.feed_after(keys[name]))
+        ]
+    wanted = store.feed_key_of(position)
+    if wanted is None:
+        return [name for name in PROJECTORS if name not in keys]
+    return [name for name in PROJECTORS if keys.get(name, (0, 0)) < wanted]
 
 
 def projection_apply(
@@ -137,7 +149,7 @@ def _batch_attempt(projector: type[Projector], size: int, failures: list[Failure
         checkpoint = checkpoint_lock(name)
         for failure in failures:
             parking.park(name, failure)
-        rows = store.read_all(checkpoint.position, size, metadata=False)
+        rows = store.read_feed(checkpoint.key, size)
         if not rows:
             return 0
         try:
@@ -148,9 +160,9 @@ def _batch_attempt(projector: type[Projector], size: int, failures: list[Failure
             raise  # the task retries the whole batch
         except DatabaseError as exc:
             if len(rows) > 1:
-                raise BatchRefused(len(rows), rows[-1].position) from exc
+                raise BatchRefused(len(rows), rows[-1].feed_key) from exc
             parking.park(name, Failure(rows[0], exc))
-        checkpoint_advance(checkpoint, rows[-1].position)
+        checkpoint_advance(checkpoint, rows[-1].feed_key)
         return len(rows)
 
 
@@ -186,15 +198,18 @@ def parked_retry(
         for parked in parking.parked_due(name, force=force):
             if stream_ids is not None and parked.stream_id not in stream_ids:
                 continue
-            _parked_stream_retry(projector, parked, checkpoint.position, outcome)
+            _parked_stream_retry(projector, parked, checkpoint.key, outcome)
     return outcome
 
 
 def _parked_stream_retry(
-    projector: type[Projector], parked: ParkedStream, upto: int, outcome: RetryOutcome
+    projector: type[Projector], parked: ParkedStream, upto: tuple[int, int], outcome: RetryOutcome
 ) -> None:
+    # A stream's positions grow with its versions; the checkpoint bounds it by feed key.
     events = [
-        e for e in store.read_stream(parked.stream_id) if parked.position <= e.position <= upto
+        e
+        for e in store.read_stream(parked.stream_id)
+        if parked.position <= e.position and e.feed_key <= upto
     ]
     try:
         with transaction.atomic(using=READ_DB):
@@ -234,24 +249,24 @@ def checkpoint_lock(name: str, *, create: bool = True) -> Checkpoint | None:
     return found
 
 
-def checkpoint_create(name: str, position: int) -> None:
-    """Record that the projection's live read model has reached `position` (a build's end)."""
+def checkpoint_create(name: str, key: tuple[int, int]) -> None:
+    """Record that the projection's live read model has reached the feed key (a build's end)."""
     try:
         with transaction.atomic(using=READ_DB):
             Checkpoint.objects.using(READ_DB).create(
-                name=name, position=position, updated_at=timezone.now()
+                name=name, tx_id=key[0], position=key[1], updated_at=timezone.now()
             )
     except IntegrityError:
         raise StaleCheckpoint(f"Projection {name} got a checkpoint meanwhile.") from None
 
 
-def checkpoint_advance(checkpoint: Checkpoint, position: int) -> None:
-    """Move the checkpoint from where this runner read it (compare-and-set)."""
+def checkpoint_advance(checkpoint: Checkpoint, key: tuple[int, int]) -> None:
+    """Move the checkpoint to a feed key from where this runner read it (compare-and-set)."""
     moved = (
         Checkpoint.objects.using(READ_DB)
-        .filter(name=checkpoint.name, position=checkpoint.position)
-        .update(position=position, updated_at=timezone.now())
+        .filter(name=checkpoint.name, tx_id=checkpoint.tx_id, position=checkpoint.position)
+        .update(tx_id=key[0], position=key[1], updated_at=timezone.now())
     )
     if moved != 1:
         raise StaleCheckpoint(f"Checkpoint {checkpoint.name} moved from {checkpoint.position}.")
-    checkpoint.position = position
+    checkpoint.tx_id, checkpoint.position = key

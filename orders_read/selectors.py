@@ -4,7 +4,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Min
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from eventlog import store
@@ -122,10 +122,16 @@ def customer_export_get(*, customer_id: str) -> dict[str, Any]:
 
 
 def checkpoint_positions_get(*, names: tuple[str, ...]) -> dict[str, int]:
-    """Return the named projections' positions; one missing was never built."""
-    return dict(
-        Checkpoint.objects.using(READ_DB).filter(name__in=names).values_list("name", "position")
-    )
+    """Return how far each named projection has got, in positions; one missing was never
+    built. A projection at position p has applied every committed event at or below p
+    (`store.position_applied` of its checkpoint's feed key)."""
+    found = Checkpoint.objects.using(READ_DB).filter(name__in=names)
+    keys = {
+        name: (tx_id, position)
+        for name, tx_id, position in found.values_list("name", "tx_id", "position")
+    }
+    applied = {key: store.position_applied(key) for key in set(keys.values())}
+    return {name: applied[key] for name, key in keys.items()}
 
 
 def checkpoint_position_get(*, names: tuple[str, ...]) -> int:
@@ -152,10 +158,13 @@ def projection_status_list() -> list[dict[str, Any]]:
     statuses = []
     for name in PROJECTORS:
         checkpoint = checkpoints.get(name) or Checkpoint(name=name)
-        behind = Event.objects.using("default").filter(position__gt=checkpoint.position)
-        oldest = (
-            behind.aggregate(at=Min("recorded_at"))["at"] if head > checkpoint.position else None
+        tx_id, position = checkpoint.key
+        # Every committed event after the checkpoint's feed key: the feed's, and those a
+        # long transaction still holds back behind the horizon.
+        behind = Event.objects.using(WRITE_DB).filter(
+            Q(tx_id__gt=tx_id) | Q(tx_id=tx_id, position__gt=position)
         )
+        oldest = behind.aggregate(at=Min("recorded_at"))["at"] if head else None
         lag_events = behind.count() if oldest is not None else 0
         count, newest = parked.get(name, (0, None))
         if name not in checkpoints and head:
@@ -168,7 +177,7 @@ def projection_status_list() -> list[dict[str, Any]]:
         statuses.append(
             {
                 "name": name,
-                "position": checkpoint.position,
+                "position": store.position_applied(checkpoint.key),
                 "head": head,
                 "lag_events": lag_events,
                 "lag_seconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,

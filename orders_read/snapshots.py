@@ -1,16 +1,17 @@
-"""Projection snapshots: copies of a read model at log positions, so `as_of` stays cheap.
+"""Projection snapshots: copies of a read model at points of the feed, so `as_of` stays cheap.
 
 The runner takes a snapshot of a projection (one whose projector sets `snapshot_rows`)
-inside the transaction that moves it past a snapshot point: the first event at least
-ORDINAL_PROJECTION_SNAPSHOT_EVERY positions after its previous snapshot (after 0 for
-the first). Consecutive snapshots are therefore at most that many events apart, and
-catch-up and rebuild, which both cut batches there, take them at the same positions.
+inside the transaction that moves it past a snapshot point: the first event of the feed
+whose position is at least ORDINAL_PROJECTION_SNAPSHOT_EVERY past its previous
+snapshot's (past 0 for the first). The feed is the same sequence for catch-up and
+rebuild (eventlog.store.read_feed), so both take them at the same events. A snapshot is
+known by its event's feed key (tx_id, position) and holds the read model with every
+event of the feed up to that key applied.
 
-The state at any position p is then the newest snapshot at or before p plus a replay,
-in memory and through the same projector, of the at most EVERY events after it.
+The state at any feed key k is then the newest snapshot at or before k plus a replay,
+in memory and through the same projector, of the events after it up to k.
 """
 
-from bisect import bisect_left
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -20,7 +21,7 @@ from uuid import UUID
 import orjson
 from django.conf import settings
 from django.db import connections
-from django.db.models import Max
+from django.db.models import Q
 
 from eventlog import store
 from orders_write.domain.events import schema_versions
@@ -37,6 +38,7 @@ WHOLE = "*"
 HEADERS_A_STATEMENT = 400
 
 Row = dict[str, Any]
+Key = tuple[int, int]  # a feed key: (tx_id, position)
 Document = dict[str, str]  # a snapshot's rows as stored: {key: JSON text}
 # Like SnapshotEncoder: datetimes to isoformat() through `default`, other keys as str.
 ENCODE_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
@@ -52,15 +54,15 @@ def upcasted(events: Iterable[Recorded]) -> list[Recorded]:
     return [newest_schema(event, versions) for event in events]
 
 
-def events_between(after: int, upto: int) -> list[Recorded]:
-    """Return the log's events with after < position <= upto, upcast, in position order."""
+def events_between(after: Key, upto: Key) -> list[Recorded]:
+    """Return the committed events with feed keys after < key <= upto, upcast, in feed order."""
     found: list[Recorded] = []
     while after < upto:
-        page = store.read_all(after, PAGE, metadata=False)
-        found.extend(e for e in page if e.position <= upto)
-        if len(page) < PAGE or page[-1].position >= upto:
+        page = store.read_keys(after, upto, PAGE)
+        found.extend(page)
+        if len(page) < PAGE:
             break
-        after = page[-1].position
+        after = page[-1].feed_key
     return upcasted(found)
 
 
@@ -83,10 +85,13 @@ def apply_with_snapshots(
     start = 0
     # Each snapshot is encoded when taken (the rows change after it) and all are
     # written together at the end: two statements a batch, not two a snapshot.
-    taken: list[tuple[int, Document]] = []
+    taken: list[tuple[Key, Document]] = []
     while True:
-        # Positions grow along the batch: the next snapshot point is found by bisection.
-        index = bisect_left(events, (previous or 0) + every, start, key=_position)
+        threshold = (previous[1] if previous else 0) + every
+        index = next(
+            (i for i in range(start, len(events)) if events[i].position >= threshold),
+            len(events),
+        )
         if index == len(events):
             break
         event = events[index]
@@ -96,17 +101,21 @@ def apply_with_snapshots(
         if previous is not None and projector.snapshot_rows != ALL_ROWS:
             # The events since the previous snapshot: this part, and (for the batch's
             # first snapshot) the ones earlier batches applied after it.
-            earlier = events_between(previous, events[0].position - 1) if start == 0 else []
+            earlier = (
+                [
+                    e
+                    for e in events_between(previous, events[0].feed_key)
+                    if e.feed_key < events[0].feed_key
+                ]
+                if start == 0
+                else []
+            )
             changed = _keys(projector, [*earlier, *part])
-        taken.append((event.position, _document(projector, changed)))
-        previous, start = event.position, index + 1
+        taken.append((event.feed_key, _document(projector, changed)))
+        previous, start = event.feed_key, index + 1
     if start < len(events):
         _apply_part(projector, events[start:], start, save)
     _snapshots_write(projector.label, taken)
-
-
-def _position(event: Recorded) -> int:
-    return event.position
 
 
 def _apply_part(projector: Projector, part: Sequence[Recorded], offset: int, save: bool) -> None:
@@ -127,13 +136,13 @@ def _keys(projector: Projector, events: Iterable[Recorded]) -> set[Hashable]:
     return keys
 
 
-def snapshot_take(projector: Projector, position: int, changed: set[Hashable] | None) -> None:
-    """Copy the projector's rows as they stand at `position`: all, or only `changed` ones.
+def snapshot_take(projector: Projector, key: Key, changed: set[Hashable] | None) -> None:
+    """Copy the projector's rows as they stand at feed key `key`: all, or only `changed` ones.
 
     The projector may hold rows not yet written (a rebuild writes late): its rows win
     over the table's.
     """
-    _snapshots_write(projector.label, [(position, _document(projector, changed))])
+    _snapshots_write(projector.label, [(key, _document(projector, changed))])
 
 
 def _document(projector: Projector, changed: set[Hashable] | None) -> Document:
@@ -170,7 +179,7 @@ def _encode_other(value: Any) -> str:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _snapshots_write(name: str, taken: Sequence[tuple[int, Document]]) -> None:
+def _snapshots_write(name: str, taken: Sequence[tuple[Key, Document]]) -> None:
     """Record the snapshots and their rows; pass over any already recorded.
 
     Only a runner that lost its lock could find a snapshot taken (by the runner that
@@ -179,47 +188,47 @@ def _snapshots_write(name: str, taken: Sequence[tuple[int, Document]]) -> None:
     """
     if not taken:
         return
-    new = _headers_insert(name, [position for position, _ in taken])
-    _rows_insert(name, [(position, rows) for position, rows in taken if position in new])
+    new = _headers_insert(name, [key for key, _ in taken])
+    _rows_insert(name, [(key, rows) for key, rows in taken if key in new])
 
 
-def _headers_insert(name: str, positions: list[int]) -> set[int]:
-    """Record the snapshots at these positions; return those not already recorded."""
+def _headers_insert(name: str, keys: list[Key]) -> set[Key]:
+    """Record the snapshots at these feed keys; return those not already recorded."""
     table = ProjectionSnapshot._meta.db_table
-    new: set[int] = set()
+    new: set[Key] = set()
     with connections[READ_DB].cursor() as cursor:
-        for start in range(0, len(positions), HEADERS_A_STATEMENT):
-            chunk = positions[start : start + HEADERS_A_STATEMENT]
-            values = ", ".join(["(%s, %s)"] * len(chunk))
+        for start in range(0, len(keys), HEADERS_A_STATEMENT):
+            chunk = keys[start : start + HEADERS_A_STATEMENT]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
             cursor.execute(
-                f'INSERT INTO "{table}" (projection, position) VALUES {values} '
-                "ON CONFLICT DO NOTHING RETURNING position",
-                [value for position in chunk for value in (name, position)],
+                f'INSERT INTO "{table}" (projection, tx_id, position) VALUES {values} '
+                "ON CONFLICT DO NOTHING RETURNING tx_id, position",
+                [value for key in chunk for value in (name, *key)],
             )
-            new.update(position for (position,) in cursor.fetchall())
+            new.update((tx_id, position) for tx_id, position in cursor.fetchall())
     return new
 
 
-def _rows_insert(name: str, taken: list[tuple[int, Document]]) -> None:
+def _rows_insert(name: str, taken: list[tuple[Key, Document]]) -> None:
     if not taken:
         return
     table = ProjectionSnapshotRow._meta.db_table
-    columns = "projection, position, key, row"
+    columns = "projection, tx_id, position, key, row"
     connection = connections[READ_DB]
     with connection.cursor() as cursor:
         if connection.vendor != "postgresql":
             # The JSON text as the field would store it (SQLite keeps JSON as text).
             cursor.executemany(
-                f'INSERT INTO "{table}" ({columns}) VALUES (%s, %s, %s, %s)',
-                [(name, p, key, text) for p, rows in taken for key, text in rows.items()],
+                f'INSERT INTO "{table}" ({columns}) VALUES (%s, %s, %s, %s, %s)',
+                [(name, *at, key, text) for at, rows in taken for key, text in rows.items()],
             )
             return
         # COPY, not bulk_create: quoting the rows into one INSERT took two thirds of a
         # rebuild (profiled); straight into the table, as the header insert vouches for them.
         with cursor.cursor.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
-            for position, rows in taken:
+            for (tx_id, position), rows in taken:
                 for key, text in rows.items():
-                    copy.write_row((name, position, key, text))
+                    copy.write_row((name, tx_id, position, key, text))
 
 
 def _table_rows(model, keys: set[Hashable] | None) -> dict[Hashable, Row]:
@@ -232,10 +241,15 @@ def _table_rows(model, keys: set[Hashable] | None) -> dict[Hashable, Row]:
     return {row[pk]: row for row in rows.values()}
 
 
-def snapshot_last(name: str) -> int | None:
-    """Return the position of the projection's newest snapshot, or None if it has none."""
+def snapshot_last(name: str) -> Key | None:
+    """Return the feed key of the projection's newest snapshot, or None if it has none."""
     found = ProjectionSnapshot.objects.using(READ_DB).filter(projection=name)
-    return found.aggregate(at=Max("position"))["at"]
+    return found.order_by("-tx_id", "-position").values_list("tx_id", "position").first()
+
+
+def _at_or_before(key: Key) -> Q:
+    """Snapshots (or their rows) at or before the feed key."""
+    return Q(tx_id__lt=key[0]) | Q(tx_id=key[0], position__lte=key[1])
 
 
 def snapshots_reset(names: Iterable[str]) -> None:
@@ -246,37 +260,42 @@ def snapshots_reset(names: Iterable[str]) -> None:
 
 
 def state_at(
-    projector_class: type[Projector], position: int, key: Hashable | None = None
+    projector_class: type[Projector], at: Key, key: Hashable | None = None
 ) -> dict[Hashable, Row]:
-    """Return the projection's rows as they stood at `position` (only `key`'s, if given).
+    """Return the projection's rows with the feed applied up to key `at` (only `key`'s row,
+    if given).
 
-    Cost: one snapshot read plus a replay of at most ORDINAL_PROJECTION_SNAPSHOT_EVERY
-    events (more only for positions before a projection's first snapshot on a log
-    that had history before snapshots existed; a rebuild gives it snapshots).
+    Cost: one snapshot read plus a replay of the events after it up to `at`: about
+    ORDINAL_PROJECTION_SNAPSHOT_EVERY (more only before a projection's first snapshot on
+    a log that had history before snapshots existed; a rebuild gives it snapshots).
     """
     name = projector_class.name
     taken = (
         ProjectionSnapshot.objects.using(READ_DB)
-        .filter(projection=name, position__lte=position)
-        .aggregate(at=Max("position"))["at"]
-        or 0
+        .filter(_at_or_before(at), projection=name)
+        .order_by("-tx_id", "-position")
+        .values_list("tx_id", "position")
+        .first()
     )
     projector = projector_class(complete=True)
     copies = ProjectionSnapshotRow.objects.using(READ_DB).filter(projection=name)
-    if projector_class.snapshot_rows == ALL_ROWS:
-        document = copies.filter(position=taken, key=WHOLE).values_list("row", flat=True)
-        found = [row for rows in document for row in rows] if taken else []
-    elif key is None:
-        found = copies.filter(position=taken).values_list("row", flat=True) if taken else []
-    else:
-        # The newest copy at or before the snapshot: a later one would show a change.
-        latest = copies.filter(key=str(key), position__lte=taken).order_by("-position")
-        found = latest.values_list("row", flat=True)[:1] if taken else []
+    found: Iterable = []
+    if taken is not None:
+        tx_id, position = taken
+        if projector_class.snapshot_rows == ALL_ROWS:
+            document = copies.filter(tx_id=tx_id, position=position, key=WHOLE)
+            found = [row for rows in document.values_list("row", flat=True) for row in rows]
+        elif key is None:
+            found = copies.filter(tx_id=tx_id, position=position).values_list("row", flat=True)
+        else:
+            # The newest copy at or before the snapshot: a later one would show a change.
+            latest = copies.filter(_at_or_before(taken), key=str(key))
+            found = latest.order_by("-tx_id", "-position").values_list("row", flat=True)[:1]
     pk = projector_class.model._meta.pk.attname
     for data in found:
         row = _decoded(projector_class.model, data)
         projector.rows[row[pk]] = row
-    events = events_between(taken, position)
+    events = events_between(taken or (0, 0), at)
     if key is not None:
         events = [e for e in events if e.type in projector.handlers and key in projector.keys(e)]
     projector.apply(events, save=False)

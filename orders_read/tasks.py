@@ -8,7 +8,6 @@ from celery.utils.time import get_exponential_backoff_interval
 from django.utils import timezone
 
 from config.logging import correlation_id as current_correlation_id
-from eventlog import store
 
 from . import rebuilds, runner
 from .models import ParkedStream
@@ -122,7 +121,7 @@ def projections_catch_up(correlation_id: str | None = None, position: int | None
         _sweep(correlation)
         return
     behind = runner.projections_behind(position)
-    built = runner.checkpoint_positions()
+    built = runner.checkpoint_keys()
     logger.debug("Nudge for position %d: %s behind.", position, ", ".join(behind) or "none")
     for name in behind:
         if name not in built:
@@ -138,7 +137,7 @@ def projections_catch_up(correlation_id: str | None = None, position: int | None
 
 
 def _sweep(correlation: str | None) -> None:
-    behind = sorted(runner.projections_behind(store.head_position()))
+    behind = sorted(runner.projections_behind())
     parked = sorted(
         set(
             ParkedStream.objects.using(runner.READ_DB)

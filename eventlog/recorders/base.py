@@ -45,8 +45,15 @@ class RecordedEvent(NamedTuple):
     data: dict[str, Any]
     metadata: dict[str, Any]
     recorded_at: datetime
-    # Last, with a default, so positional constructions from before it keep working.
+    # Last, with defaults, so positional constructions from before them keep working.
     schema_version: int = 1
+    # The recording transaction's id (0 on SQLite): with the position, the feed's order.
+    tx_id: int = 0
+
+    @property
+    def feed_key(self) -> tuple[int, int]:
+        """Where the event stands in the projections' feed: (transaction id, position)."""
+        return (self.tx_id, self.position)
 
 
 ROW_FIELDS = RecordedEvent._fields
@@ -113,23 +120,22 @@ class Recorder(ABC):
             raise ConcurrencyError(stream_id, expected_version, self._version(stream_id))
         return [
             RecordedEvent(
-                position, *row[:6], recorded_at=_aware(recorded_at), schema_version=row[6]
+                position,
+                *row[:6],
+                recorded_at=_aware(recorded_at),
+                schema_version=row[6],
+                tx_id=tx_id,
             )
-            for (position, recorded_at), row in zip(returned, rows, strict=True)
+            for (position, recorded_at, tx_id), row in zip(returned, rows, strict=True)
         ]
 
     @abstractmethod
     def _insert(self, cursor, sql: str, params: list) -> list[tuple]:
-        """Run the guarded INSERT under the append lock; return its RETURNING rows."""
+        """Run the guarded INSERT; return its RETURNING rows (position, recorded_at, tx_id)."""
 
     @abstractmethod
     def _clock(self, connection, table: str) -> tuple[str, list]:
-        """Return the SQL (and its parameters) of the instant the append is recorded at.
-
-        It is evaluated under the append lock and never earlier than the last recorded
-        event, so `recorded_at` never decreases as `position` grows: the events recorded
-        at or before any instant are a prefix of the log (what `as_of` reads relies on).
-        """
+        """Return the SQL (and its parameters) of the instant the append is recorded at."""
 
     def read_stream(self, stream_id: UUID, after_version: int = 0) -> list[RecordedEvent]:
         """Return the stream's events with version > after_version, in version order."""
@@ -145,11 +151,51 @@ class Recorder(ABC):
     def read_all(
         self, after_position: int = 0, limit: int = 1000, *, metadata: bool = True
     ) -> list[RecordedEvent]:
-        """Return up to `limit` events with position > after_position, in position order.
+        """Return up to `limit` events with position > after_position, in position order."""
 
-        Projections read the whole log through here and never look at the metadata, so
-        they pass `metadata=False` and get None there instead of decoding it.
+    @abstractmethod
+    def read_feed(
+        self, after: tuple[int, int] = (0, 0), limit: int = 1000, *, metadata: bool = False
+    ) -> list[RecordedEvent]:
+        """Return up to `limit` events of the projections' feed after `after`, in its order.
+
+        The feed is every event that can no longer be preceded by one committing later,
+        in (tx_id, position) order: a reader that has applied the feed up to a key has
+        seen every event that will ever stand at or before it. Projections never look
+        at the metadata: by default they get None there instead of decoding it.
         """
+
+    @abstractmethod
+    def read_keys(
+        self, after: tuple[int, int], upto: tuple[int, int], limit: int = 1000
+    ) -> list[RecordedEvent]:
+        """Return up to `limit` committed events with feed keys after < key <= upto, in
+        feed order (no horizon: for keys a reader has already passed, or a past instant)."""
+
+    @abstractmethod
+    def horizon(self) -> int:
+        """Return the transaction id below which the feed is final now."""
+
+    def feed_key_of(self, position: int) -> tuple[int, int] | None:
+        """Return the feed key of the committed event at `position`, or None."""
+        found = Event.objects.using(self.alias).filter(position=position)
+        tx_id = found.values_list("tx_id", flat=True).first()
+        return None if tx_id is None else (tx_id, position)
+
+    def position_applied(self, key: tuple[int, int]) -> int:
+        """Return the highest position at or below which every committed event stands at or
+        before the feed key (the head, if every committed event does; 0 before any)."""
+        if key == (0, 0):
+            return 0
+        connection = connections[self.alias]
+        table = connection.ops.quote_name(Event._meta.db_table)
+        with connection.cursor() as cursor:
+            # The row comparison walks the (tx_id, position) index from the key on.
+            cursor.execute(
+                f"SELECT MIN(position) FROM {table} WHERE (tx_id, position) > (%s, %s)", key
+            )
+            (first_after,) = cursor.fetchone()
+        return self.head_position() if first_after is None else first_after - 1
 
     def head_position(self) -> int:
         """Return the highest committed position (0 for an empty log)."""
@@ -165,11 +211,13 @@ class Recorder(ABC):
     ) -> tuple[str, list]:
         """Build one INSERT of the rows that inserts nothing unless the stream is at the version.
 
-        The check and the insert are one statement, so on PostgreSQL they share the
-        snapshot taken after the append lock was granted.
+        The check and the insert are one statement, so they share one snapshot; two
+        appends at one version both pass it, and the unique (stream_id, version)
+        constraint refuses the second when the first commits.
         """
-        # Every column but the position (the sequence's) and recorded_at (the clock's).
-        given = [name for name in ROW_FIELDS[1:] if name != "recorded_at"]
+        # Every column but the position (the sequence's), recorded_at (the clock's) and
+        # tx_id (the column default's).
+        given = [name for name in ROW_FIELDS[1:] if name not in ("recorded_at", "tx_id")]
         fields = [Event._meta.get_field(name) for name in given]
         recorded_at = Event._meta.get_field("recorded_at")
         columns = ", ".join(connection.ops.quote_name(f.column) for f in [*fields, recorded_at])
@@ -189,7 +237,7 @@ class Recorder(ABC):
             f"INSERT INTO {table} ({columns}) "
             f"SELECT {names}, {clock} FROM (VALUES {placeholders}) AS new_events "
             f"WHERE (SELECT COALESCE(MAX({version}), 0) FROM {table} WHERE stream_id = %s) = %s "
-            f"ORDER BY column3 RETURNING position, {recorded_at.column}"
+            f"ORDER BY column3 RETURNING position, {recorded_at.column}, tx_id"
         )
         return sql, [*clock_params, *params, stream_id, expected_version]
 

@@ -1,4 +1,33 @@
-"""The PostgreSQL recorder: appends serialised by an advisory lock, pages read in binary."""
+"""The PostgreSQL recorder: appends without a global lock, a feed ordered by transaction.
+
+Why the projections' feed misses nothing (DESIGN §3, invariant 3; §14):
+
+1. Every event is stamped with the id of the transaction that records it (`tx_id`, the
+   column's default `pg_current_xact_id()`: the top-level id, 64 bits, never reused).
+2. The feed returns only events with `tx_id` below a horizon computed in that same
+   statement's snapshot: the snapshot's xmax, or the smallest id it still lists as
+   running (`pg_snapshot_xip`, less those pg_stat_activity places in another database:
+   `HORIZON_SQL`), at most pg_snapshot_xmin. Every transaction of this database with an
+   id below it has ended, so every event the feed can return is committed (or never
+   will be): the set of events below a horizon never grows afterwards.
+3. The feed is read in (tx_id, position) order, and a reader keeps the key of the last
+   event it applied. The horizon never moves back, and an event that becomes visible
+   later belongs to a transaction that was still running when the earlier read was
+   made, whose id is therefore at or above that read's horizon, above every id the
+   reader has passed: it sorts after the reader's key. No event is skipped; none is
+   returned twice, since keys are unique and the reader asks for keys above its own.
+4. Per stream, versions stand in the feed in version order: a command reads its
+   stream, then appends, and the append is the first write of its transaction (the
+   idempotency record and the snapshot are written after it). So the transaction id of
+   version n + 1 is assigned after version n committed, and transaction ids are
+   assigned in increasing order: it is larger. The only write ever made before an
+   append is a new customer's data key, and only for an order's first event, which has
+   no earlier version to follow.
+
+No writer waits for another (two appends at one version of one stream: the unique
+constraint refuses the second), and a long transaction only holds the horizon back:
+projections wait for it, then go on (`lag` in the admin names the backend).
+"""
 
 import orjson
 import psycopg
@@ -8,20 +37,49 @@ from django.db import connections
 from ..models import Event
 from .base import RecordedEvent, Recorder
 
-# Key of the transaction-scoped advisory lock that serialises appends on PostgreSQL.
-# Holding it from the INSERT to the COMMIT makes positions commit in increasing
-# order, so a reader that has seen position p will never see a smaller one appear.
-APPEND_LOCK_KEY = 7_305_198_841
-
-_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+COLUMNS = (
+    "position, stream_type, stream_id, version, type, data::text, {meta}, recorded_at, "
+    "schema_version, tx_id"
+)
+# The horizon, as the feed's reads compare it (inside their own statement, so in that
+# statement's snapshot): every transaction of this database with a smaller id has ended.
+# Ids are cluster-wide, and pg_snapshot_xmin would let a transaction in another database
+# of the cluster (the read database, say) hold the feed back: a running id that
+# pg_stat_activity places in another database is passed over. One it cannot place (it
+# ended meanwhile) still counts: a wrong guess can only delay the feed.
+#
+# A reader inside a writing transaction of its own (a test, a command's atomic block)
+# sees its own events: its own id counts as ended when no other transaction of this
+# database is older. (Only there an older one that ends while the horizon is computed
+# could be passed over: projections never read the feed inside a write transaction.)
+HORIZON_SQL = """(
+WITH now AS (
+    SELECT pg_current_snapshot() AS snap, pg_current_xact_id_if_assigned()::text::bigint AS own
+), others AS (
+    SELECT backend_xid::text::bigint AS xid32, datname = current_database() AS here
+    FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
+), running AS (
+    SELECT x::text::bigint AS x FROM now, pg_snapshot_xip(now.snap) AS x
+    WHERE NOT EXISTS (
+        SELECT 1 FROM others WHERE NOT here AND xid32 = x::text::bigint %% 4294967296
+    )
+)
+SELECT CASE
+    WHEN own IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM running WHERE x < own)
+        AND NOT EXISTS (SELECT 1 FROM others WHERE here AND xid32 < own %% 4294967296)
+    THEN GREATEST(own + 1, LEAST(
+        pg_snapshot_xmax(snap)::text::bigint, (SELECT MIN(x) FROM running WHERE x > own)))
+    ELSE LEAST(pg_snapshot_xmax(snap)::text::bigint, (SELECT MIN(x) FROM running))
+END FROM now
+)"""
 
 
 class PostgreSQLRecorder(Recorder):
     """Record events in PostgreSQL through Django's psycopg 3 connection.
 
-    Appends rely on Django's default client-side binding (psycopg.ClientCursor),
-    which sends "lock; insert" as one round trip; server-side binding cannot run
-    two statements in one execute, so it is refused here rather than half-supported.
+    The log's rows are read with plain psycopg cursors in binary (Django's client-side
+    binding for the append; server-side binding is refused: it is untested here).
     """
 
     def __init__(self, alias: str) -> None:
@@ -33,42 +91,68 @@ class PostgreSQLRecorder(Recorder):
             )
 
     def _insert(self, cursor, sql: str, params: list) -> list[tuple]:
-        # Each statement still runs with its own snapshot, the INSERT's taken after the lock.
-        cursor.execute(f"{_LOCK_SQL}; {sql}", [APPEND_LOCK_KEY, *params])
-        cursor.nextset()
+        cursor.execute(sql, params)
         return cursor.fetchall()
 
     def _clock(self, connection, table: str) -> tuple[str, list]:
-        # The INSERT runs after the lock is granted, so clock_timestamp() (not now(), the
-        # transaction's start) is later than every committed append's; an uncorrelated
-        # subquery is evaluated once, so one append's events share one instant.
-        return f"(SELECT GREATEST(clock_timestamp(), MAX(recorded_at)) FROM {table})", []
+        # statement_timestamp(): one append's events share one instant, taken when it was
+        # sent (not the transaction's start, which may be long before); never before the
+        # last committed event's, past a clock that stepped back (an index probe).
+        return f"(SELECT GREATEST(statement_timestamp(), MAX(recorded_at)) FROM {table})", []
 
     def read_all(
         self, after_position: int = 0, limit: int = 1000, *, metadata: bool = True
     ) -> list[RecordedEvent]:
+        return self._rows(
+            "WHERE position > %s ORDER BY position LIMIT %s", [after_position, limit], metadata
+        )
+
+    def read_feed(
+        self, after: tuple[int, int] = (0, 0), limit: int = 1000, *, metadata: bool = False
+    ) -> list[RecordedEvent]:
+        # The row comparison walks the (tx_id, position) index from the key on.
+        return self._rows(
+            f"WHERE (tx_id, position) > (%s, %s) AND tx_id < {HORIZON_SQL} "
+            "ORDER BY tx_id, position LIMIT %s",
+            [*after, limit],
+            metadata,
+        )
+
+    def read_keys(
+        self, after: tuple[int, int], upto: tuple[int, int], limit: int = 1000
+    ) -> list[RecordedEvent]:
+        return self._rows(
+            "WHERE (tx_id, position) > (%s, %s) AND (tx_id, position) <= (%s, %s) "
+            "ORDER BY tx_id, position LIMIT %s",
+            [*after, *upto, limit],
+            False,
+        )
+
+    def horizon(self) -> int:
+        """Return the feed's horizon now: every transaction with a smaller id has ended."""
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(f"SELECT {HORIZON_SQL}", [])
+            return cursor.fetchone()[0]
+
+    def _rows(self, where: str, params: list, metadata: bool) -> list[RecordedEvent]:
         # A plain psycopg cursor with binary results: uuid and timestamptz are decoded by
         # psycopg's C loaders, not Django's text ones; JSON comes as text for orjson, which
         # beat json.loads on this read (the append refuses integers orjson cannot keep).
-        meta = "metadata::text" if metadata else "NULL"
-        query = (
-            "SELECT position, stream_type, stream_id, version, type, data::text, "
-            f"{meta}, recorded_at, schema_version FROM {Event._meta.db_table} "
-            "WHERE position > %s ORDER BY position LIMIT %s"
-        )
+        columns = COLUMNS.format(meta="metadata::text" if metadata else "NULL")
+        query = f"SELECT {columns} FROM {Event._meta.db_table} {where}"
         connection = connections[self.alias]
         connection.ensure_connection()
         with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(query, [after_position, limit], binary=True)
+            cursor.execute(query, params, binary=True)
             rows = cursor.fetchall()
         loads, make = orjson.loads, tuple.__new__
         # tuple.__new__ straight: the named tuple's own __new__ is a Python call per event.
         if metadata:
             return [
-                make(RecordedEvent, (p, kind, s, v, t, loads(data), loads(meta), at, schema))
-                for p, kind, s, v, t, data, meta, at, schema in rows
+                make(RecordedEvent, (p, kind, s, v, t, loads(data), loads(meta), at, sv, tx))
+                for p, kind, s, v, t, data, meta, at, sv, tx in rows
             ]
         return [
-            make(RecordedEvent, (p, kind, s, v, t, loads(data), None, at, schema))
-            for p, kind, s, v, t, data, _, at, schema in rows
+            make(RecordedEvent, (p, kind, s, v, t, loads(data), None, at, sv, tx))
+            for p, kind, s, v, t, data, _, at, sv, tx in rows
         ]

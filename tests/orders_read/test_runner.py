@@ -64,7 +64,7 @@ class TestDuplicates:
             stale = Checkpoint.objects.using("read").get(name="order_view")
             Checkpoint.objects.using("read").filter(name="order_view").update(position=1)
             with pytest.raises(runner.StaleCheckpoint):
-                runner.checkpoint_advance(stale, 99)
+                runner.checkpoint_advance(stale, (0, 99))
         assert positions()["order_view"] == 1
 
     def test_the_checkpoint_only_moves_with_the_rows(self, monkeypatch):
