@@ -18,6 +18,7 @@ __all__ = [
     "feed_horizon",
     "feed_key_of",
     "head_position",
+    "horizon_holder",
     "position_applied",
     "read_all",
     "read_feed",
@@ -78,6 +79,13 @@ def read_keys(
 ) -> list[RecordedEvent]:
     """Return up to `limit` committed events with feed keys after < key <= upto, in order."""
     return recorder_for(WRITE_DB).read_keys(after, upto, limit)
+
+
+def horizon_holder() -> dict | None:
+    """Return the oldest open transaction keeping committed events out of the feed, if any:
+    what the projections' lag waits for (pid, application_name, client_addr, state,
+    xact_start, query)."""
+    return recorder_for(WRITE_DB).horizon_holder()
 
 
 def feed_horizon() -> int:

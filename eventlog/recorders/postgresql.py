@@ -128,6 +128,29 @@ class PostgreSQLRecorder(Recorder):
             False,
         )
 
+    def horizon_holder(self) -> dict | None:
+        """Return the oldest transaction of this database that keeps committed events out
+        of the feed (pid, application, client, state, start, query), or None."""
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {Event._meta.db_table} "
+                f"WHERE tx_id >= {HORIZON_SQL})",
+                [],
+            )
+            if not cursor.fetchone()[0]:
+                return None
+            cursor.execute(
+                "SELECT pid, application_name, client_addr::text, state, xact_start, "
+                "left(query, 200) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
+                "ORDER BY age(backend_xid) DESC LIMIT 1"
+            )
+            found = cursor.fetchone()
+        if found is None:
+            return None
+        keys = ("pid", "application_name", "client_addr", "state", "xact_start", "query")
+        return dict(zip(keys, found, strict=True))
+
     def horizon(self) -> int:
         """Return the feed's horizon now: every transaction with a smaller id has ended."""
         with connections[self.alias].cursor() as cursor:

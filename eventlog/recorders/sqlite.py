@@ -51,6 +51,10 @@ class SQLiteRecorder(Recorder):
         found = self.read_all(after[1], limit, metadata=False)
         return [e for e in found if e.position <= upto[1]]
 
+    def horizon_holder(self) -> dict | None:
+        """Return None: SQLite's writers take turns, no transaction holds the feed back."""
+        return None
+
     def horizon(self) -> int:
         """Return the feed's horizon: past any tx_id here (they are all 0)."""
         return 1

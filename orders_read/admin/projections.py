@@ -15,6 +15,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
+from eventlog import store
+
 from .. import rebuilds, runner, tasks
 from ..models import Checkpoint, ParkedStream, Rebuild
 from ..selectors import projection_status_list
@@ -101,6 +103,8 @@ class CheckpointAdmin(StaffReadOnlyAdmin):
             "opts": self.model._meta,
             "statuses": statuses,
             "operations": LABELS,
+            # Lag that no worker can shorten: an open transaction on the write database.
+            "held_by": store.horizon_holder(),
             # Reload while something is under way, so progress moves by itself.
             "refresh": any(
                 (s["rebuild"] and s["rebuild"]["status"] in Rebuild.ACTIVE)
