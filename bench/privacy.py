@@ -376,7 +376,7 @@ def measure(runs: int, count: int, events: int) -> dict:
             # Sealed first, then clear first, and so on: a drift favours neither.
             for variant in ("sealed", "clear") if run % 2 == 0 else ("clear", "sealed"):
                 seconds[variant].append(_child("rebuild", variant)["seconds"])
-        checked = check_same_rows()
+            checked = check_same_rows()  # after every pair of rebuilds
     finally:
         setup.drop(*(name for pair in PAIRS.values() for name in pair))
     n = seeded["sealed"]

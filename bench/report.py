@@ -317,9 +317,9 @@ run, sealed and clear runs alternating, on two logs written from one seeded gene
 the same {check["orders"]:,} orders ({b["customers"]:,} customers; placed with an \
 address, an item added, a quantity changed, an item removed, shipped or cancelled: one \
 `OrderPlaced` in five events), sealed by `DataKeys` in one, stored by `ClearText()` in \
-the other. Each run checks that the sealed log holds no address in clear, and that both \
-rebuilt read models hold the same rows (an md5 of every column of every row), each of \
-the {check["addresses_in_clear"]:,} addresses opened.
+the other. After each pair of rebuilds the run checks that the sealed log holds no \
+address in clear, and that both rebuilt read models hold the same rows (an md5 of every \
+column of every row), each of the {check["addresses_in_clear"]:,} addresses opened.
 - Re-measure: `python -m bench.run --only privacy --runs 3`, or `python -m bench.privacy \
 --runs 3` alone (prints the JSON).
 
