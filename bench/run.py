@@ -5,7 +5,9 @@ Usage: python -m bench.run [--quick] [--runs 3] [--count 1000] [--events 100000]
 
 It DROPS and recreates the databases ordinal_bench_write and ordinal_bench_read on the
 PostgreSQL at BENCH_PG (default postgres://postgres@127.0.0.1:5432), uses Redis db 12
-(BENCH_REDIS), and starts and stops its own gunicorn on a free port of 127.0.0.1.
+(BENCH_REDIS), and starts and stops its own gunicorn on a free port of 127.0.0.1. Items 9
+to 11 use databases of their own, dropped after (item 11: six named from
+BENCH_PRIVACY_DB, default ordinal_bench_privacy).
 """
 
 import argparse
@@ -67,9 +69,10 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["rebuild", "online"],
-        help="re-measure only items 4 (rebuild) and/or 10 (online rebuild); every other "
-        "figure is kept from bench/results.json, and the report says which were re-measured",
+        choices=["rebuild", "online", "privacy"],
+        help="re-measure only items 4 (rebuild), 10 (online rebuild) and/or 11 (privacy: "
+        "append and rebuild sealed against clear); every other figure is kept from "
+        "bench/results.json, and the report says which were re-measured, and when",
     )
     args = parser.parse_args()
     if args.quick:
@@ -110,6 +113,10 @@ def main() -> None:
     from . import rebuild_online
 
     results.update(rebuild_online.measure(args.online_events))
+    # Item 11, in child processes on databases of their own: sealed against clear.
+    from . import privacy
+
+    results.update(privacy.measure(args.runs, args.count, args.events))
     subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
     results["wall_seconds"] = time.perf_counter() - started
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
@@ -132,13 +139,22 @@ def refresh(args: argparse.Namespace, started: float) -> None:
         from . import rebuild_online
 
         results.update(rebuild_online.measure(args.online_events))
-    results["refreshed"] = {
-        "items": args.only,
-        "runs": args.runs,
-        "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": machine(),
-        "seconds": round(time.perf_counter() - started),
-    }
+    if "privacy" in args.only:
+        from . import privacy
+
+        results.update(privacy.measure(args.runs, args.count, args.events))
+    # Every refresh since the full run is listed, so the report says when each was measured.
+    earlier = results.get("refreshed") or []
+    results["refreshed"] = [
+        *([earlier] if isinstance(earlier, dict) else earlier),
+        {
+            "items": args.only,
+            "runs": args.runs,
+            "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "machine": machine(),
+            "seconds": round(time.perf_counter() - started),
+        },
+    ]
     path.write_text(json.dumps(results, indent=2))
     (ROOT / "docs" / "BENCHMARKS.md").write_text(report.markdown(results))
     print(report.table(results))

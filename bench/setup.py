@@ -6,18 +6,20 @@ import subprocess
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 WRITE_DB, READ_DB = "ordinal_bench_write", "ordinal_bench_read"
 REDIS = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379/12")
+# With DEBUG off the master key is required (web and worker refuse to start without it).
+# Benchmarks only: 32 bytes that are no secret, in base64.
+MASTER_KEY = "YmVuY2gtb25seS1tYXN0ZXIta2V5LW5vdC1zZWNyZXQ="
 
 
-def configure(write_db: str = WRITE_DB, read_db: str = READ_DB) -> None:
-    """Recreate the two benchmark databases, set the environment and migrate them."""
-    for name in (write_db, read_db):
-        subprocess.run(
-            ["psql", f"{PG}/postgres", "-q", "-c", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
-            check=True,
-        )
-        subprocess.run(
-            ["psql", f"{PG}/postgres", "-q", "-c", f"CREATE DATABASE {name}"], check=True
-        )
+def configure(write_db: str = WRITE_DB, read_db: str = READ_DB, *, fresh: bool = True) -> None:
+    """Recreate the two benchmark databases (unless not `fresh`), set the environment and
+    migrate them."""
+    if fresh:
+        drop(write_db, read_db)
+        for name in (write_db, read_db):
+            subprocess.run(
+                ["psql", f"{PG}/postgres", "-q", "-c", f"CREATE DATABASE {name}"], check=True
+            )
     os.environ.update(
         DATABASE_URL=f"{PG}/{write_db}",
         READ_DATABASE_URL=f"{PG}/{read_db}",
@@ -32,13 +34,15 @@ def configure(write_db: str = WRITE_DB, read_db: str = READ_DB) -> None:
         THROTTLE_USER="1000000/second",
         CELERY_BROKER_URL=REDIS,
         ORDINAL_VAR_DIR="/tmp/ordinal-bench-var",
+        ORDINAL_MASTER_KEY=MASTER_KEY,
     )
     import django
     from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", database="default", verbosity=0)
-    call_command("migrate", database="read", verbosity=0)
+    if fresh:
+        call_command("migrate", database="default", verbosity=0)
+        call_command("migrate", database="read", verbosity=0)
 
 
 def write_dsn() -> str:
