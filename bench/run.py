@@ -69,8 +69,9 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["rebuild", "online", "privacy"],
-        help="re-measure only items 4 (rebuild), 10 (online rebuild) and/or 11 (privacy: "
+        choices=["append", "rebuild", "online", "privacy"],
+        help="re-measure only items 1-2 (append: 1 writer against a raw INSERT, 4 writers "
+        "against 1), 4 (rebuild), 10 (online rebuild) and/or 11 (privacy: "
         "append and rebuild sealed against clear); every other figure is kept from "
         "bench/results.json, and the report says which were re-measured, and when",
     )
@@ -129,6 +130,11 @@ def refresh(args: argparse.Namespace, started: float) -> None:
     """Re-measure some items into the last full run's results (they say so)."""
     path = ROOT / "bench" / "results.json"
     results = json.loads(path.read_text())
+    if "append" in args.only:
+        setup.configure()
+        from . import append
+
+        results.update(append.measure(args.runs, args.count))
     if "rebuild" in args.only:
         setup.configure()
         from . import catchup
