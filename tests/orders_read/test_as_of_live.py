@@ -3,10 +3,13 @@
 Writers in several threads send commands; each commit nudges the projections, which
 catch up in the writers' threads (eager tasks), racing for the checkpoint locks. A
 recorder thread meanwhile takes every checkpoint lock, so no projection moves while
-it asks the live API, and keeps each answer with the position it was read at
-(`X-Read-Position`). "The instant" of an answer is the recorded_at of the last event
-it includes: that position's. Later, `as_of` that instant must give the same answer,
-exactly, and name that position.
+it asks the live API, and keeps each answer with the feed key its projection's
+checkpoint was at. "The instant" of an answer is the recorded_at of that last event
+applied. Later, `as_of` that instant must give the same answer, exactly, and name that
+event's position, wherever the feed is cut cleanly there in recording order (every
+event up to the key recorded at or before the instant, every later one after it): on
+PostgreSQL, appends running at the same moment may be recorded a few microseconds out
+of feed order (README, temporal queries), and a cut between them is not compared.
 """
 
 import random
@@ -60,22 +63,41 @@ def write(seed: int, placed: list[UUID]) -> None:
             pass
 
 
+PROJECTION_OF = {REPORT: "product_sales", "/api/customers/": "customer_summary"}
+
+
 def record(client, placed: list[UUID], kept: list, writing: threading.Event) -> None:
-    """Keep live answers, each with the position the read model was at, until writes end."""
+    """Keep live answers, each with the feed key its read model was at, until writes end."""
     rng = random.Random(0)
     while writing.is_set():
         with transaction.atomic(using="read"):
             # Every runner takes its checkpoint's lock first: none moves while we read.
-            list(Checkpoint.objects.using("read").select_for_update().order_by("name"))
+            locked = Checkpoint.objects.using("read").select_for_update().order_by("name")
+            keys = {c.name: c.key for c in locked}
             paths = [REPORT, f"/api/customers/{rng.choice(CUSTOMERS)}/"]
             if placed:
                 paths.append(f"/api/orders/{rng.choice(placed)}/")
             for path in paths:
                 response = client.get(path)
-                kept.append(
-                    (path, int(response["X-Read-Position"]), response.status_code, response.json())
-                )
+                name = next((n for p, n in PROJECTION_OF.items() if path.startswith(p)), None)
+                key = keys.get(name or "order_view", (0, 0))
+                kept.append((path, key, response.status_code, response.json()))
         time.sleep(0.005)
+
+
+def clean_cuts() -> dict[tuple[int, int], object]:
+    """Return {feed key: its recorded_at} of the keys where the feed is cut cleanly in
+    recording order: every event up to it recorded at or before it, every later one after."""
+    events = list(
+        Event.objects.order_by("tx_id", "position").values_list("tx_id", "position", "recorded_at")
+    )
+    cuts, latest = {}, None
+    for n, (tx_id, position, at) in enumerate(events):
+        latest = at if latest is None else max(latest, at)
+        later = [e[2] for e in events[n + 1 :]]
+        if latest == at and all(other > at for other in later):
+            cuts[(tx_id, position)] = at
+    return cuts
 
 
 def test_as_of_answers_equal_the_live_answers_recorded_while_commands_flowed(
@@ -115,17 +137,17 @@ def test_as_of_answers_equal_the_live_answers_recorded_while_commands_flowed(
     assert not recorder.is_alive() and not any(t.is_alive() for t in writers)
     catch_up()
 
-    recorded = [entry for entry in kept if entry[1] > 0]
-    assert len({position for _, position, _, _ in recorded}) >= 5, "too few distinct instants"
-    instants = dict(Event.objects.values_list("position", "recorded_at"))
-    compared = 0
-    for path, position, status, body in recorded:
-        response = client.get(path, {"as_of": instants[position].isoformat()})
-        assert (response.status_code, response.json()) == (status, body), (path, position)
+    cuts = clean_cuts()
+    recorded = [entry for entry in kept if entry[1] != (0, 0)]
+    clean = [entry for entry in recorded if entry[1] in cuts]
+    assert len({key for _, key, _, _ in clean}) >= 5, "too few distinct instants"
+    assert len(clean) >= len(recorded) * 0.8, "the feed was rarely in recording order"
+    for path, key, status, body in clean:
+        response = client.get(path, {"as_of": cuts[key].isoformat()})
+        assert (response.status_code, response.json()) == (status, body), (path, key)
         if status == 200 and not path.startswith("/api/orders/"):
-            assert response["X-As-Of-Position"] == str(position)
-        compared += 1
-    assert compared == len(recorded)
+            assert response["X-As-Of-Position"] == str(key[1])
+    print(f"\n{len(clean)} of {len(recorded)} answers compared (clean cuts)")
 
 
 def test_an_instant_a_moment_old_may_still_gain_an_append_in_flight(staff, no_nudge):
