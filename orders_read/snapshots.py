@@ -28,6 +28,7 @@ from orders_write.domain.events import schema_versions
 from .models import ProjectionSnapshot, ProjectionSnapshotRow
 from .projectors import HandlerFailed, Projector, Recorded
 from .projectors.base import ALL_ROWS, newest_schema
+from .replicas import query_db
 
 READ_DB = "read"
 PAGE = 1000
@@ -255,14 +256,17 @@ def state_at(
     that had history before snapshots existed; a rebuild gives it snapshots).
     """
     name = projector_class.name
+    # As a query asks it, on the query's database: a replica behind on snapshots only
+    # makes the replay from the log longer, never the answer different.
+    db = query_db()
     taken = (
-        ProjectionSnapshot.objects.using(READ_DB)
+        ProjectionSnapshot.objects.using(db)
         .filter(projection=name, position__lte=position)
         .aggregate(at=Max("position"))["at"]
         or 0
     )
     projector = projector_class(complete=True)
-    copies = ProjectionSnapshotRow.objects.using(READ_DB).filter(projection=name)
+    copies = ProjectionSnapshotRow.objects.using(db).filter(projection=name)
     if projector_class.snapshot_rows == ALL_ROWS:
         document = copies.filter(position=taken, key=WHOLE).values_list("row", flat=True)
         found = [row for rows in document for row in rows] if taken else []
