@@ -19,7 +19,9 @@ def readyz(request):
     cannot answer is answered by the read database (orders_read.replicas).
     """
     replicas = settings.ORDINAL_READ_REPLICAS
-    checks = {alias: _database_check(alias) for alias in connections if alias not in replicas}
+    checks = {
+        alias: _database_check(alias) for alias in settings.DATABASES if alias not in replicas
+    }
     checks["broker"] = _broker_check()
     failing = sorted(name for name, result in checks.items() if result != "ok")
     body = {"status": "ok" if not failing else "unavailable", "checks": checks}

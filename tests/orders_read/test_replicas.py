@@ -212,13 +212,12 @@ def test_projections_and_the_admin_never_read_a_replica(
 
 @postgres_only
 @on_the_databases
-def test_readyz_names_a_replica_that_is_down_and_stays_ready(client, replicas):
+def test_readyz_reports_each_replica(client, replicas):
+    # That a replica down leaves the process ready: tests/reliability/test_replica.py.
     live, down = replicas("live", "down")
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
-    body = response.json()
-    assert body["replicas"] == {live: "ok", down: "error: OperationalError"}
-    assert set(body["checks"]) == {"default", "read", "broker"}
+    assert response.json()["replicas"] == {live: "ok", down: "error: OperationalError"}
 
 
 def test_no_migration_ever_runs_on_a_replica():
