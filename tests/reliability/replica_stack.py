@@ -96,9 +96,7 @@ class ReplicaStack:
         """Start a gunicorn whose queries read the replica (or only the read database);
         return its port."""
         port = free_port()
-        env = dict(self.env)
-        if replicas:
-            env["READ_REPLICA_URLS"] = self.replica_url
+        env = {**self.env, "READ_REPLICA_URLS": self.replica_url if replicas else ""}
         name = "web-replica" if replicas else "web-primary"
         self.webs.append(start_web(self.log(name), port, threads=self.web_threads, **env))
         return port
