@@ -9,8 +9,10 @@ replica (they write, or must see their own writes).
 The replicas take turns (round robin, per process). One that fails, by refusing a
 connection or breaking one, is left alone for ORDINAL_READ_REPLICA_RETRY_SECONDS and the
 query is asked again of the next replica, and last of the read database: the read
-database is never behind a replica, so the answer is as fresh, and `min_position` is
-checked against its own checkpoints just the same.
+database is not behind its replicas (they replay it), so the answer is as fresh, and
+`min_position` is checked against its own checkpoints just the same. That beats a 503
+naming the replica: the client could only retry, and would get no better answer; the
+price is load on the read database, and the warning logged names the replica.
 """
 
 import contextlib
