@@ -13,11 +13,20 @@ def healthz(request):
 
 
 def readyz(request):
-    """Answer 200 when both databases and the broker are reachable, else 503 naming them."""
-    checks = {alias: _database_check(alias) for alias in settings.DATABASES}
+    """Answer 200 when both databases and the broker are reachable, else 503 naming them.
+
+    Read replicas are reported, but do not make the process unready: a query a replica
+    cannot answer is answered by the read database (orders_read.replicas).
+    """
+    replicas = settings.ORDINAL_READ_REPLICAS
+    checks = {
+        alias: _database_check(alias) for alias in settings.DATABASES if alias not in replicas
+    }
     checks["broker"] = _broker_check()
     failing = sorted(name for name, result in checks.items() if result != "ok")
     body = {"status": "ok" if not failing else "unavailable", "checks": checks}
+    if replicas:
+        body["replicas"] = {alias: _database_check(alias) for alias in replicas}
     if failing:
         body["failing"] = failing
     response = JsonResponse(body, status=503 if failing else 200)

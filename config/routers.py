@@ -1,4 +1,8 @@
-"""Keep the read side on the "read" database and everything else on "default"."""
+"""Keep the read side on the "read" database and everything else on "default".
+
+Read replicas ("read_replica_1", ...) are read only where a query asks for them by name
+(orders_read.replicas), and never migrated: they replay the read database's migrations.
+"""
 
 READ_APPS = {"orders_read"}
 
@@ -16,6 +20,7 @@ class ReadWriteRouter:
         return (obj1._meta.app_label in READ_APPS) == (obj2._meta.app_label in READ_APPS)
 
     def allow_migrate(self, db, app_label, model_name=None, **hints):
+        # Any other alias (a read replica) gets no migration at all.
         if app_label in READ_APPS:
             return db == "read"
         return db == "default"

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -97,10 +98,35 @@ def _database(var: str, sqlite_name: str) -> dict:
     return config
 
 
+def _replicas(var: str, read: dict) -> dict[str, dict]:
+    """Return one alias per streaming replica of the read database: read_replica_1, ..."""
+    replicas = {}
+    for number, url in enumerate(env.list(var, default=[]), start=1):
+        config = environ.Env.db_url_config(url)
+        if "postgresql" not in config["ENGINE"] or "postgresql" not in read["ENGINE"]:
+            raise ImproperlyConfigured(
+                f"{var} lists streaming replicas of the read database: they and "
+                "READ_DATABASE_URL must be PostgreSQL URLs."
+            )
+        config.setdefault("CONN_MAX_AGE", read["CONN_MAX_AGE"])
+        config.setdefault("CONN_HEALTH_CHECKS", True)
+        # A replica that does not answer is given up on (and skipped a while) in 2 s.
+        config.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+        # A replica cannot hold a test database: in tests its alias reads the read one's.
+        config["TEST"] = {"MIRROR": "read"}
+        replicas[f"read_replica_{number}"] = config
+    return replicas
+
+
 DATABASES = {
     "default": _database("DATABASE_URL", "write"),
     "read": _database("READ_DATABASE_URL", "read"),
 }
+_read_replicas = _replicas("READ_REPLICA_URLS", DATABASES["read"])
+DATABASES.update(_read_replicas)
+# Queries read from these (projections, rebuilds and the admin use "read"); no migration
+# runs on them (config.routers): they replay the read database's own.
+ORDINAL_READ_REPLICAS = list(_read_replicas)
 DATABASE_ROUTERS = ["config.routers.ReadWriteRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -251,6 +277,9 @@ SPECTACULAR_SETTINGS = {
 ORDINAL_COMMAND_RETRIES = env.int("ORDINAL_COMMAND_RETRIES", default=30)
 # How long a query with ?min_position= waits for the projections (seconds).
 ORDINAL_READ_WAIT_SECONDS = env.float("ORDINAL_READ_WAIT_SECONDS", default=3.0)
+# A read replica that failed (refused a connection, broke one) is left alone this long:
+# meanwhile queries read from the other replicas, or else from the read database.
+ORDINAL_READ_REPLICA_RETRY_SECONDS = env.float("ORDINAL_READ_REPLICA_RETRY_SECONDS", default=5.0)
 # Snapshot an order each time its stream passes a multiple of this many events (0: never).
 ORDINAL_SNAPSHOT_EVERY = env.int("ORDINAL_SNAPSHOT_EVERY", default=100)
 

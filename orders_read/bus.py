@@ -27,6 +27,7 @@ from .queries import (
     ReadModelBehind,
     ReadModelBuilding,
 )
+from .replicas import from_a_replica
 from .selectors import checkpoint_positions_get
 
 Handler = Callable[[Any], Any]
@@ -70,7 +71,14 @@ class QueryBus:
         self.poll_seconds = poll_seconds
 
     def dispatch(self, query: Query) -> QueryResult:
-        """Run the query; raise ReadModelBehind if its projections stay behind min_position."""
+        """Run the query; raise ReadModelBehind if its projections stay behind min_position.
+
+        The whole query, the wait included, reads one database (a read replica, if there
+        are any): the position it waits for is the one of the rows it answers from.
+        """
+        return from_a_replica(lambda: self._dispatch(query))
+
+    def _dispatch(self, query: Query) -> QueryResult:
         handler, projections = self.handlers[type(query)]
         building_refused = not isinstance(query, ANSWERED_WHILE_BUILDING)
         position = self.wait_for(projections, query.min_position, building_refused)
@@ -83,7 +91,8 @@ class QueryBus:
 
     def position(self, query_type: type[Query]) -> int:
         """Return how far the read models behind this kind of query have got, without waiting."""
-        return read_position(self.handlers[query_type][1])
+        projections = self.handlers[query_type][1]
+        return from_a_replica(lambda: read_position(projections))
 
     def wait_for(
         self, projections: tuple[str, ...], wanted: int | None, building_refused: bool = True

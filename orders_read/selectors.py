@@ -1,4 +1,8 @@
-"""Read functions: fetch from the read models (and, for history, from the event log)."""
+"""Read functions: fetch from the read models (and, for history, from the event log).
+
+The read models are read on `query_db()`: inside a query, the database the query bus
+chose for it (a read replica, if there are any); elsewhere (the admin), the read database.
+"""
 
 from datetime import date
 from typing import Any
@@ -26,8 +30,8 @@ from .pagination import Page, keyset_page
 from .personal import events_opened
 from .projectors import PROJECTORS
 from .rebuilds import rebuild_progress
+from .replicas import query_db
 
-READ_DB = "read"
 ORDER_VIEW = "order_view"
 ORDER_STREAM = "order"
 WRITE_DB = "default"
@@ -37,12 +41,12 @@ STREAMS_A_STATEMENT = 900
 
 def order_get(*, order_id: UUID) -> OrderView | None:
     """Return one order's view, or None."""
-    return OrderView.objects.using(READ_DB).filter(order_id=order_id).first()
+    return OrderView.objects.using(query_db()).filter(order_id=order_id).first()
 
 
 def order_list(*, filters: OrderFilters) -> Page:
     """Return a page of orders, newest first, narrowed by the filters given."""
-    orders = filters.apply(OrderView.objects.using(READ_DB).all())
+    orders = filters.apply(OrderView.objects.using(query_db()).all())
     return keyset_page(
         orders, key="placed_position", cursor=filters.cursor, page_size=filters.page_size
     )
@@ -50,14 +54,14 @@ def order_list(*, filters: OrderFilters) -> Page:
 
 def customer_get(*, customer_id: str) -> CustomerSummary | None:
     """Return a customer's summary, or None if they have never ordered."""
-    return CustomerSummary.objects.using(READ_DB).filter(customer_id=customer_id).first()
+    return CustomerSummary.objects.using(query_db()).filter(customer_id=customer_id).first()
 
 
 def product_sales_list() -> list[ProductSales]:
     """Return the sales of every SKU that is in an order not cancelled, by SKU."""
     # Sorted here, by code point, not by the database's collation: as_of answers (built
     # in memory) sort the same way on every database.
-    sales = ProductSales.objects.using(READ_DB).filter(orders_count__gt=0)
+    sales = ProductSales.objects.using(query_db()).filter(orders_count__gt=0)
     return sorted(sales, key=lambda row: row.sku)
 
 
@@ -65,7 +69,7 @@ def daily_sales_list(
     *, currency: str | None = None, since: date | None = None, until: date | None = None
 ) -> list[DailySales]:
     """Return the daily sales rows, by day then currency, within the days and currency given."""
-    rows = DailySales.objects.using(READ_DB).order_by("day", "currency")
+    rows = DailySales.objects.using(query_db()).order_by("day", "currency")
     if currency is not None:
         rows = rows.filter(currency=currency)
     if since is not None:
@@ -101,7 +105,9 @@ def customer_export_get(*, customer_id: str) -> dict[str, Any]:
     """Return the customer's orders (read model) and every event of them and of their own
     stream (the log), personal fields opened, or redacted once they are forgotten."""
     orders = list(
-        OrderView.objects.using(READ_DB).filter(customer_id=customer_id).order_by("placed_position")
+        OrderView.objects.using(query_db())
+        .filter(customer_id=customer_id)
+        .order_by("placed_position")
     )
     streams = [customer_stream_id(customer_id), *(order.order_id for order in orders)]
     stored: list = []
@@ -125,7 +131,7 @@ def checkpoint_positions_get(*, names: tuple[str, ...]) -> dict[str, int]:
     """Return how far each named projection has got, in positions; one missing was never
     built. A projection at position p has applied every committed event at or below p
     (`store.position_applied` of its checkpoint's feed key)."""
-    found = Checkpoint.objects.using(READ_DB).filter(name__in=names)
+    found = Checkpoint.objects.using(query_db()).filter(name__in=names)
     keys = {
         name: (tx_id, position)
         for name, tx_id, position in found.values_list("name", "tx_id", "position")
@@ -143,7 +149,7 @@ def checkpoint_position_get(*, names: tuple[str, ...]) -> int:
 def order_parked_get(*, order_id: UUID) -> bool:
     """Tell whether the order's stream is parked in the order view (its row: last good state)."""
     return (
-        ParkedStream.objects.using(READ_DB)
+        ParkedStream.objects.using(query_db())
         .filter(projection=ORDER_VIEW, stream_id=order_id)
         .exists()
     )
@@ -151,7 +157,7 @@ def order_parked_get(*, order_id: UUID) -> bool:
 
 def projection_status_list() -> list[dict[str, Any]]:
     """Return each projection's position, lag, parked streams and any rebuild under way."""
-    checkpoints = Checkpoint.objects.using(READ_DB).in_bulk(list(PROJECTORS))
+    checkpoints = Checkpoint.objects.using(query_db()).in_bulk(list(PROJECTORS))
     parked = _parked_by_projection()
     builds = _latest_rebuilds()
     head, now = store.head_position(), timezone.now()
@@ -193,7 +199,7 @@ def projection_status_list() -> list[dict[str, Any]]:
 def _parked_by_projection() -> dict[str, tuple[int, ParkedStream]]:
     """Return {projection: (parked streams, the most recently parked one)}."""
     found: dict[str, tuple[int, ParkedStream]] = {}
-    for parked in ParkedStream.objects.using(READ_DB).filter(projection__in=list(PROJECTORS)):
+    for parked in ParkedStream.objects.using(query_db()).filter(projection__in=list(PROJECTORS)):
         count, newest = found.get(parked.projection, (0, parked))
         if parked.parked_at > newest.parked_at:
             newest = parked
@@ -204,7 +210,7 @@ def _parked_by_projection() -> dict[str, tuple[int, ParkedStream]]:
 def _latest_rebuilds() -> dict[str, Rebuild]:
     """Return each projection's active rebuild, or else its most recent one."""
     latest: dict[str, Rebuild] = {}
-    for build in Rebuild.objects.using(READ_DB).order_by("created_at", "pk"):
+    for build in Rebuild.objects.using(query_db()).order_by("created_at", "pk"):
         if build.active or not latest.get(build.projection, build).active:
             latest[build.projection] = build
     return latest

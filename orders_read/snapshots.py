@@ -29,6 +29,7 @@ from orders_write.domain.events import schema_versions
 from .models import ProjectionSnapshot, ProjectionSnapshotRow
 from .projectors import HandlerFailed, Projector, Recorded
 from .projectors.base import ALL_ROWS, newest_schema
+from .replicas import query_db
 
 READ_DB = "read"
 PAGE = 1000
@@ -270,15 +271,18 @@ def state_at(
     a log that had history before snapshots existed; a rebuild gives it snapshots).
     """
     name = projector_class.name
+    # As a query asks it, on the query's database: a replica behind on snapshots only
+    # makes the replay from the log longer, never the answer different.
+    db = query_db()
     taken = (
-        ProjectionSnapshot.objects.using(READ_DB)
+        ProjectionSnapshot.objects.using(db)
         .filter(_at_or_before(at), projection=name)
         .order_by("-tx_id", "-position")
         .values_list("tx_id", "position")
         .first()
     )
     projector = projector_class(complete=True)
-    copies = ProjectionSnapshotRow.objects.using(READ_DB).filter(projection=name)
+    copies = ProjectionSnapshotRow.objects.using(db).filter(projection=name)
     found: Iterable = []
     if taken is not None:
         tx_id, position = taken

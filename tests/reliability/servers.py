@@ -38,9 +38,14 @@ def _as_postgres_user() -> list[str]:
 
 
 class PrivatePostgres:
-    """A throwaway PostgreSQL cluster of our own, on a free port, that a test may restart."""
+    """A throwaway PostgreSQL cluster of our own, on a free port, that a test may restart.
 
-    def __init__(self) -> None:
+    `replica_of` a running one: a hot standby streaming from it instead of a new cluster
+    (`pg_basebackup -R`, through a replication slot so the primary keeps the WAL it
+    misses while stopped), which answers reads and whose replay a test may pause.
+    """
+
+    def __init__(self, *, replica_of: "PrivatePostgres | None" = None) -> None:
         bindir = _postgres_bindir()
         if bindir is None:
             pytest.skip(
@@ -53,7 +58,14 @@ class PrivatePostgres:
         self.log = self.root / "server.log"
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-        self._tool("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        if replica_of is None:
+            self._tool(
+                "initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8"
+            )
+            return
+        source = ["-h", "127.0.0.1", "-p", str(replica_of.port), "-U", "postgres"]
+        standby = ["-R", "-X", "stream", "-C", "-S", f"replica_{self.port}", "-c", "fast"]
+        self._tool("pg_basebackup", "-D", str(self.data), *standby, *source)
 
     def _tool(self, name: str, *args: str) -> None:
         subprocess.run(
@@ -80,6 +92,13 @@ class PrivatePostgres:
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
+
+    def execute(self, sql: str) -> list[tuple]:
+        """Run one statement as the superuser; return its rows (a replica takes reads and
+        its replay controls: pg_wal_replay_pause(), pg_wal_replay_resume())."""
+        with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
+            cursor = connection.execute(sql)
+            return cursor.fetchall() if cursor.description else []
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.url("postgres"), autocommit=True) as connection:
