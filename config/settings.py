@@ -280,6 +280,9 @@ ORDINAL_READ_WAIT_SECONDS = env.float("ORDINAL_READ_WAIT_SECONDS", default=3.0)
 # A read replica that failed (refused a connection, broke one) is left alone this long:
 # meanwhile queries read from the other replicas, or else from the read database.
 ORDINAL_READ_REPLICA_RETRY_SECONDS = env.float("ORDINAL_READ_REPLICA_RETRY_SECONDS", default=5.0)
+# Prepared statements for the event log's appends and reads on PostgreSQL (off for a
+# connection pooler in transaction mode that cannot keep them, e.g. PgBouncer < 1.21).
+ORDINAL_PREPARED_STATEMENTS = env.bool("ORDINAL_PREPARED_STATEMENTS", default=True)
 # Snapshot an order each time its stream passes a multiple of this many events (0: never).
 ORDINAL_SNAPSHOT_EVERY = env.int("ORDINAL_SNAPSHOT_EVERY", default=100)
 

@@ -2,6 +2,7 @@
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
@@ -70,6 +71,10 @@ class Recorder(ABC):
     read; everything else is shared, so every backend keeps one contract.
     """
 
+    # Whether one append statement outside a transaction is atomic and correctly ordered
+    # on its own (PostgreSQL's autocommit); SQLite's needs its IMMEDIATE transaction.
+    statement_is_atomic = False
+
     def __init__(self, alias: str) -> None:
         self.alias = alias
 
@@ -105,9 +110,12 @@ class Recorder(ABC):
             )
             for n, e in enumerate(events, start=1)
         ]
-        # No savepoint: on failure the caller's whole transaction must roll back anyway.
-        with transaction.atomic(using=self.alias, savepoint=False):
-            connection = connections[self.alias]
+        connection = connections[self.alias]
+        # The append is one statement. Outside a transaction, where the backend keeps one
+        # statement atomic, it runs alone (autocommit: one round trip, not three); inside
+        # one, without a savepoint: on failure the caller's transaction must roll back.
+        alone = self.statement_is_atomic and connection.get_autocommit()
+        with nullcontext() if alone else transaction.atomic(using=self.alias, savepoint=False):
             sql, params = self._guarded_insert(connection, rows, expected_version)
             with connection.cursor() as cursor:
                 try:

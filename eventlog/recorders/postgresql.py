@@ -29,8 +29,12 @@ constraint refuses the second), and a long transaction only holds the horizon ba
 projections wait for it, then go on (`lag` in the admin names the backend).
 """
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import orjson
 import psycopg
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
@@ -52,6 +56,8 @@ COLUMNS = (
 # sees its own events: its own id counts as ended when no other transaction of this
 # database is older. (Only there an older one that ends while the horizon is computed
 # could be passed over: projections never read the feed inside a write transaction.)
+# Executions of one statement after which psycopg prepares it (its own default).
+PREPARE_THRESHOLD = 5
 HORIZON_SQL = """(
 WITH now AS (
     SELECT pg_current_snapshot() AS snap, pg_current_xact_id_if_assigned()::text::bigint AS own
@@ -82,6 +88,8 @@ class PostgreSQLRecorder(Recorder):
     binding for the append; server-side binding is refused: it is untested here).
     """
 
+    statement_is_atomic = True
+
     def __init__(self, alias: str) -> None:
         super().__init__(alias)
         if connections[alias].settings_dict.get("OPTIONS", {}).get("server_side_binding") is True:
@@ -91,14 +99,33 @@ class PostgreSQLRecorder(Recorder):
             )
 
     def _insert(self, cursor, sql: str, params: list) -> list[tuple]:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
+        # A prepared statement with server-side parameters (one per number of events per
+        # append): Django's client-side binding had the server parse and plan every
+        # append anew, half its time on one writer (bench item 1, measured).
+        with self._server_cursor() as raw:
+            raw.execute(sql, params)
+            return raw.fetchall()
 
     def _clock(self, connection, table: str) -> tuple[str, list]:
         # statement_timestamp(): one append's events share one instant, taken when it was
         # sent (not the transaction's start, which may be long before); never before the
         # last committed event's, past a clock that stepped back (an index probe).
         return f"(SELECT GREATEST(statement_timestamp(), MAX(recorded_at)) FROM {table})", []
+
+    @contextmanager
+    def _server_cursor(self) -> Iterator[psycopg.Cursor]:
+        """A plain psycopg cursor on Django's connection: server-side parameters, binary
+        results on request, and prepared statements (unless ORDINAL_PREPARED_STATEMENTS is
+        off). Django turns them off, since its own cursors bind on the client, which never
+        prepares; parsing and planning each append anew took half its time (bench item 1:
+        0.48x a raw INSERT before, 0.89x after)."""
+        connection = connections[self.alias]
+        connection.ensure_connection()
+        raw_connection = connection.connection
+        if raw_connection.prepare_threshold is None and settings.ORDINAL_PREPARED_STATEMENTS:
+            raw_connection.prepare_threshold = PREPARE_THRESHOLD
+        with connection.wrap_database_errors, psycopg.Cursor(raw_connection) as cursor:
+            yield cursor
 
     def read_all(
         self, after_position: int = 0, limit: int = 1000, *, metadata: bool = True
@@ -163,9 +190,7 @@ class PostgreSQLRecorder(Recorder):
         # beat json.loads on this read (the append refuses integers orjson cannot keep).
         columns = COLUMNS.format(meta="metadata::text" if metadata else "NULL")
         query = f"SELECT {columns} FROM {Event._meta.db_table} {where}"
-        connection = connections[self.alias]
-        connection.ensure_connection()
-        with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        with self._server_cursor() as cursor:
             cursor.execute(query, params, binary=True)
             rows = cursor.fetchall()
         loads, make = orjson.loads, tuple.__new__
