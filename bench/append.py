@@ -7,7 +7,7 @@ import uuid
 import psycopg
 
 from .setup import write_dsn
-from .stats import rate, repeat
+from .stats import rate, summarise
 
 DATA = {"sku": "MUG-01", "quantity": 2, "unit_price": "9.50", "currency": "EUR"}
 META = {"actor": "bench", "correlation_id": "c", "causation_id": "c"}
@@ -61,11 +61,15 @@ def in_parallel(writers: int, count: int, target=None) -> float:
 
 
 def measure(runs: int, count: int) -> dict:
-    raw = repeat(lambda: rate(count, lambda: raw_inserts(count)), runs)
-    single = repeat(lambda: rate(count, lambda: ordinal_appends(count)), runs)
-    four = repeat(lambda: in_parallel(4, count), runs)
-    # Context for the 4-writer ratio: how raw INSERTs themselves scale on this machine.
-    raw_four = repeat(lambda: in_parallel(4, count, raw_inserts), runs)
+    # Taking turns run by run, so the machine's drift (its disk above all) hits each alike.
+    taken: dict[str, list[float]] = {"raw": [], "single": [], "four": [], "raw_four": []}
+    for _ in range(runs):
+        taken["raw"].append(rate(count, lambda: raw_inserts(count)))
+        taken["single"].append(rate(count, lambda: ordinal_appends(count)))
+        taken["four"].append(in_parallel(4, count))
+        # Context for the 4-writer ratio: how raw INSERTs themselves scale on this machine.
+        taken["raw_four"].append(in_parallel(4, count, raw_inserts))
+    raw, single, four, raw_four = (summarise(taken[name]) for name in taken)
     return {
         "append_single_writer": {
             "ordinal_events_per_s": single,

@@ -374,10 +374,12 @@ Ordinal p50 / baseline p50 (lower is better).
 
 ## What each line measures
 
-1. `eventlog.store.append` of one event per transaction (advisory lock, version check,
-   INSERT, COMMIT) against one autocommit `INSERT` of an equivalent row with psycopg.
-2. The same appends from 4 processes at once, against the single-writer figure. Appends
-   are serialised by a `pg_advisory_xact_lock` held to commit (design (a), DESIGN §8).
+1. `eventlog.store.append` of one event per transaction (the guarded INSERT with its
+   version check, in autocommit: one statement) against one autocommit `INSERT` of an
+   equivalent row with psycopg. Each run measures both (and item 2's four), in turns.
+2. The same appends from 4 processes at once, against the single-writer figure, beside
+   raw INSERTs' own scaling from 1 to 4 processes on the same machine. No global lock
+   (design (b), DESIGN §14): writers meet only on the same stream.
 3. `POST /api/orders/` (two lines; Redis broker, no worker running, so the enqueue is
    counted but no projection runs) against a DRF `ModelViewSet` create of an order and
    its lines in normalized tables (`bench/baseline/`), on the same gunicorn and write DB.
@@ -455,12 +457,16 @@ Ordinal p50 / baseline p50 (lower is better).
   carries the command's position and skips projections already past it, and a catch-up no
   longer ends with an empty batch. A single 8 s run at ~130 commands/s then gave p50 72 ms,
   p99 170 ms (from p50 2.7 s / p99 4.0 s just before the connection fix).
-- **Append (items 1, 2).** Four round trips per append (BEGIN, `pg_advisory_xact_lock`,
-  the conditional INSERT, COMMIT) against the baseline's one; the lock and the INSERT now
-  travel in one statement string (client-side binding), so three. With the lock held
-  through COMMIT, four writers queue on it and on each other's WAL flush: about 1.0x, as
-  expected of design (a) (DESIGN §8). Lifting that needs design (b) (commit-order
-  tracking without a global lock), not attempted.
+- **Append (items 1, 2).** Until design (b), four round trips per append (BEGIN,
+  `pg_advisory_xact_lock`, the conditional INSERT, COMMIT), and four writers queued on
+  the lock: 1.24x one writer. Design (b) dropped the lock; an append outside a
+  transaction is one statement; and profiling (pyinstrument, then the same statement
+  timed on a plain psycopg connection and on Django's) showed half of what was left was
+  the server parsing and planning each append anew, since Django turns prepared
+  statements off: the log's own cursors now prepare theirs (`ORDINAL_PREPARED_STATEMENTS`).
+  On this machine the commit's disk flush varies widely from run to run (a raw INSERT
+  alone ranged 3,462-5,389/s in one run); over repeated `--only append` runs the item 1
+  ratio came out between 0.49 and 0.89 and item 2 between 1.41 and 2.04.
 - **HTTP GET (item 6).** Per request the read path costs the token lookup, one
   checkpoint query (for `X-Read-Position`) and the row; DRF's `ModelSerializer` field
   construction is the largest Python cost on both sides.
