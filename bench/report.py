@@ -266,7 +266,7 @@ def _refreshed(r: dict) -> str:
     if not refreshed:
         return ""
     names = {
-        "append": "1-2 (append)",
+        "append": "1 and 2 (append)",
         "rebuild": "4 (rebuild)",
         "online": "10 (rebuild while serving)",
         "privacy": "11 (crypto-shredding)",
