@@ -99,6 +99,35 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         )
     if "privacy" in r:
         rows += _privacy_rows(r["privacy"])
+    if "replica_reads" in r:
+        rows += _replica_rows(r["replica_reads"])
+    return rows
+
+
+def _replica_rows(p: dict) -> list[tuple[str, str, str, str, str]]:
+    """Item 12: queries through a streaming replica against the read database."""
+    rows = []
+    for key, label in (("get_one_order", "GET one order"), ("list_page", "GET list page")):
+        entry = p[key]
+        rows.append(
+            (
+                f"12. {label} through a replica (req/s)",
+                _fmt(entry["replica_rps"]),
+                "the read database: " + _fmt(entry["primary_rps"]),
+                f"{entry['ratio_rps']:.2f}",
+                "about 1.0 (a replica adds its capacity)",
+            )
+        )
+    entry = p["read_your_writes"]
+    rows.append(
+        (
+            "12. read-your-writes through a replica, p50 ms",
+            _fmt(entry["replica_p50_ms"], 1),
+            "the read database: " + _fmt(entry["primary_p50_ms"], 1),
+            f"{entry['ratio_p50_ms']:.2f}",
+            "about 1.0",
+        )
+    )
     return rows
 
 
@@ -270,6 +299,7 @@ def _refreshed(r: dict) -> str:
         "rebuild": "4 (rebuild)",
         "online": "10 (rebuild while serving)",
         "privacy": "11 (crypto-shredding)",
+        "replica": "12 (reads through a replica)",
     }
     lines = []
     for done in [refreshed] if isinstance(refreshed, dict) else refreshed:

@@ -14,6 +14,8 @@ import argparse
 import json
 import platform
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,10 +71,11 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["append", "rebuild", "online", "privacy"],
+        choices=["append", "rebuild", "online", "privacy", "replica"],
         help="re-measure only items 1-2 (append: 1 writer against a raw INSERT, 4 writers "
         "against 1), 4 (rebuild), 10 (online rebuild) and/or 11 (privacy: "
-        "append and rebuild sealed against clear); every other figure is kept from "
+        "append and rebuild sealed against clear) and/or 12 (replica: queries through a "
+        "streaming replica against the read database); every other figure is kept from "
         "bench/results.json, and the report says which were re-measured, and when",
     )
     args = parser.parse_args()
@@ -126,6 +129,18 @@ def main() -> None:
     print(report.table(results))
 
 
+def replica_measured(runs: int) -> dict:
+    """Item 12, in a child process: it starts private PostgreSQL servers and gunicorns."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "replica.json"
+        subprocess.run(
+            [sys.executable, "-m", "bench.replica", "--runs", str(runs), "--json", str(out)],
+            cwd=ROOT,
+            check=True,
+        )
+        return json.loads(out.read_text())
+
+
 def refresh(args: argparse.Namespace, started: float) -> None:
     """Re-measure some items into the last full run's results (they say so)."""
     path = ROOT / "bench" / "results.json"
@@ -149,6 +164,8 @@ def refresh(args: argparse.Namespace, started: float) -> None:
         from . import privacy
 
         results.update(privacy.measure(args.runs, args.count, args.events))
+    if "replica" in args.only:
+        results.update(replica_measured(args.runs))
     # Every refresh since the full run is listed, so the report says when each was measured.
     earlier = results.get("refreshed") or []
     results["refreshed"] = [
