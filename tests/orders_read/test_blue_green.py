@@ -66,6 +66,15 @@ class TestOneRebuild:
         rebuilds.rebuilds_run([first.pk])
         assert rebuilds.rebuild_request("product_sales").pk != first.pk  # done: a new one
 
+    def test_a_refused_projection_leaves_none_of_the_others_queued(self):
+        catch_up()
+        rebuilds.rebuild_request("product_sales")
+        with pytest.raises(CommandError, match="already queued"):
+            call_command(
+                "rebuild_projections", "customer_summary", "product_sales", "--no-progress"
+            )
+        assert rebuilds.rebuild_active("customer_summary") is None
+
     def test_the_command_takes_over_a_rebuild_whose_builder_is_gone(self, settings):
         place("alice", line("A-1"))
         catch_up()

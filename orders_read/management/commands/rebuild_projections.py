@@ -1,6 +1,7 @@
 """Build new generations of read models beside the live ones and swap them in, with progress."""
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 
 from orders_read import rebuilds, runner
 
@@ -26,7 +27,9 @@ class Command(BaseCommand):
             names = runner.projection_names(options["projections"])
         except runner.UnknownProjection as exc:
             raise CommandError(str(exc)) from None
-        builds = [self.request(name) for name in names]
+        with transaction.atomic(using=rebuilds.READ_DB):
+            # All or none: a projection refused leaves none of the others queued.
+            builds = [self.request(name) for name in names]
         bars = ProgressBars(self.stderr, disable=options["no_progress"])
         with bars:
             count = rebuilds.rebuilds_run(
