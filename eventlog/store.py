@@ -15,7 +15,6 @@ __all__ = [
     "RecordedEvent",
     "append",
     "feed_after",
-    "feed_horizon",
     "feed_key_of",
     "head_position",
     "horizon_holder",
@@ -86,11 +85,6 @@ def horizon_holder() -> dict | None:
     what the projections' lag waits for (pid, application_name, client_addr, state,
     xact_start, query)."""
     return recorder_for(WRITE_DB).horizon_holder()
-
-
-def feed_horizon() -> int:
-    """Return the transaction id below which the feed is final now."""
-    return recorder_for(WRITE_DB).horizon()
 
 
 def feed_after(key: tuple[int, int]) -> bool:

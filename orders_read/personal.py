@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from eventlog.personal import ENVELOPE, Opener, UnreadableEvent, withheld
+from eventlog.personal import Opener, UnreadableEvent, withheld
 from eventlog.store import RecordedEvent
 from orders_write.domain.events import personal_fields
 
@@ -24,8 +24,3 @@ def events_opened(events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
             data = {**withheld(event.data), UNREADABLE: True}
             out.append(event._replace(data=data))
     return out
-
-
-def is_sealed(event: RecordedEvent) -> bool:
-    """Tell whether the event has personal fields stored sealed."""
-    return ENVELOPE in event.data

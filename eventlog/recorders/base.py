@@ -180,10 +180,6 @@ class Recorder(ABC):
         """Return up to `limit` committed events with feed keys after < key <= upto, in
         feed order (no horizon: for keys a reader has already passed, or a past instant)."""
 
-    @abstractmethod
-    def horizon(self) -> int:
-        """Return the transaction id below which the feed is final now."""
-
     def feed_key_of(self, position: int) -> tuple[int, int] | None:
         """Return the feed key of the committed event at `position`, or None."""
         found = Event.objects.using(self.alias).filter(position=position)

@@ -54,7 +54,3 @@ class SQLiteRecorder(Recorder):
     def horizon_holder(self) -> dict | None:
         """Return None: SQLite's writers take turns, no transaction holds the feed back."""
         return None
-
-    def horizon(self) -> int:
-        """Return the feed's horizon: past any tx_id here (they are all 0)."""
-        return 1
