@@ -25,6 +25,8 @@ from orders_write.repository import (
     OrderRepository,
 )
 
+from .metrics import MeasuredCommandBus
+
 
 @dataclass(frozen=True)
 class Buses:
@@ -56,7 +58,8 @@ def bootstrap(
         for kind, handler in COMMAND_HANDLERS.items()
     }
     return Buses(
-        commands=CommandBus(handlers, after_commit=nudge, attempts=command_attempts),
+        # Measured here, in one place: every interface's commands are counted and timed.
+        commands=MeasuredCommandBus(handlers, after_commit=nudge, attempts=command_attempts),
         queries=QueryBus(QUERY_HANDLERS, wait_seconds=read_wait_seconds),
     )
 

@@ -55,3 +55,29 @@ def database_connections_checked(task=None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@signals.task_success.connect
+def task_succeeded(sender=None, **kwargs) -> None:
+    """Count a task that succeeded (ordinal_celery_tasks_total)."""
+    _task_counted(sender, "succeeded")
+
+
+@signals.task_failure.connect
+def task_failed(sender=None, **kwargs) -> None:
+    """Count a task that failed for good."""
+    _task_counted(sender, "failed")
+
+
+@signals.task_retry.connect
+def task_retried(sender=None, **kwargs) -> None:
+    """Count a task that will run again."""
+    _task_counted(sender, "retried")
+
+
+def _task_counted(task, outcome: str) -> None:
+    # Imported here: this module is imported before the settings choose the metrics'
+    # directory, and prometheus_client picks its multiprocess mode when first imported.
+    from .metrics import task_observed
+
+    task_observed(getattr(task, "name", None) or "unknown", outcome)

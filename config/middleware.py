@@ -1,6 +1,7 @@
 """Request middleware: a correlation id, slash redirects that keep the method, API error pages."""
 
 import re
+import time
 
 from django.core.signals import request_finished
 from django.dispatch import receiver
@@ -10,12 +11,14 @@ from django.middleware import common
 from django.utils.http import escape_leading_slashes
 
 from .logging import NO_CORRELATION_ID, correlation_id, new_correlation_id
+from .metrics import query_observed
 from .problems import page_problem
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _VALID_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,200}")
 # Paths whose clients are programs: their errors are problem documents, not pages.
-API_PREFIXES = ("/api/", "/healthz", "/readyz")
+API_PREFIXES = ("/api/", "/healthz", "/readyz", "/metrics")
+QUERY_METHODS = ("GET", "HEAD")
 JSON_TYPES = ("application/json", "application/problem+json")
 
 
@@ -35,6 +38,27 @@ class RequestIdMiddleware:
         correlation_id.set(request.correlation_id)
         response = self.get_response(request)
         response[REQUEST_ID_HEADER] = request.correlation_id
+        return response
+
+
+class QueryMetricsMiddleware:
+    """Count and time each GET under /api/ by endpoint (its URL name) and status.
+
+    One counter and one histogram update in this process's metric files: no query.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method not in QUERY_METHODS or not request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        started = time.perf_counter()
+        response = self.get_response(request)
+        match = request.resolver_match
+        # The URL's name, not its path: an order id in a label would be one series per order.
+        endpoint = (match.view_name or "unnamed") if match is not None else "unmatched"
+        query_observed(endpoint, response.status_code, time.perf_counter() - started)
         return response
 
 

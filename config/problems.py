@@ -62,6 +62,14 @@ def api_exception(exc: Exception) -> Exception:
     return exc
 
 
+def problem_of(exc: Exception) -> tuple[int, str]:
+    """Return the status and problem type an error is answered with (500 for a bug)."""
+    answer = api_exception(exc)
+    if not isinstance(answer, exceptions.APIException):
+        return 500, PAGE_PROBLEMS[500][0]
+    return answer.status_code, _code(answer.status_code, answer)
+
+
 def _carried(exc: Any) -> exceptions.APIException:
     """Answer an error that names its own status, problem type and (maybe) headers."""
     field = getattr(exc, "field", None)

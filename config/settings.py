@@ -1,11 +1,14 @@
 """Settings for Ordinal, read from the environment (and an optional .env file)."""
 
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 
 import environ
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+
+from config.metrics_dir import metrics_dir_use
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -49,6 +52,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.RequestIdMiddleware",
+    "config.middleware.QueryMetricsMiddleware",
     "config.middleware.ApiProblemsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "config.middleware.CommonMiddleware",
@@ -168,7 +172,7 @@ STORAGES = {
 # --- Production hardening (active with DEBUG off; `manage.py check --deploy` is clean) ---
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000)
@@ -379,6 +383,18 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "NOTSET"},
     },
 }
+
+# --- Metrics (DESIGN §15, README "Metrics") ---------------------------------------------
+# Each process tree's Prometheus samples live under this directory (config.metrics_dir);
+# set here, before any module imports prometheus_client, which picks its mode at import.
+ORDINAL_METRICS_DIR = Path(env.str("ORDINAL_METRICS_DIR", default=str(VAR_DIR / "metrics")))
+metrics_dir_use(ORDINAL_METRICS_DIR)
+# Addresses and networks whose callers may read /metrics without logging in (staff may).
+METRICS_ALLOW = env.list("METRICS_ALLOW", default=["127.0.0.0/8", "::1"])
+try:
+    METRICS_ALLOW_NETWORKS = [ip_network(value, strict=False) for value in METRICS_ALLOW]
+except ValueError as error:
+    raise ImproperlyConfigured(f"METRICS_ALLOW: {error}") from None
 
 # --- Read side ---
 # Events a projection applies per read-DB transaction.

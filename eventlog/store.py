@@ -4,6 +4,9 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
+from django.db import transaction
+
+from .metrics import events_counted
 from .recorders import recorder_for
 from .recorders.base import ROW_FIELDS, ConcurrencyError, NewEvent, RecordedEvent
 
@@ -41,13 +44,17 @@ def append(
     Raise ConcurrencyError if another writer got there first. Call it inside the
     caller's `transaction.atomic()` to commit other rows together with the events.
     """
-    return recorder_for(WRITE_DB).append(
+    recorded = recorder_for(WRITE_DB).append(
         stream_type=stream_type,
         stream_id=stream_id,
         expected_version=expected_version,
         events=events,
         metadata=metadata,
     )
+    # Counted once committed: a rolled-back append (a lost race, a refusal) appended nothing.
+    types = [event.type for event in recorded]
+    transaction.on_commit(lambda: events_counted(types), using=WRITE_DB)
+    return recorded
 
 
 def read_stream(stream_id: UUID, after_version: int = 0) -> list[RecordedEvent]:

@@ -226,3 +226,23 @@ def _error(parked: ParkedStream | None) -> dict[str, Any] | None:
         "attempts": parked.attempts,
         "retry_at": parked.retry_at,
     }
+
+
+def projection_lag_list() -> list[dict[str, Any]]:
+    """Return, per projection and partition, how far it has got and how far behind it is.
+
+    Each row: `projection`, `partition` (a string), `position`, `lag_events` (committed
+    events not applied yet), `lag_seconds` (age of the oldest of them), `parked_streams`.
+    What /metrics exposes; a projection has the one partition "0" until it is split.
+    """
+    return [
+        {
+            "projection": status["name"],
+            "partition": "0",
+            "position": status["position"],
+            "lag_events": status["lag_events"],
+            "lag_seconds": status["lag_seconds"],
+            "parked_streams": status["parked_streams"],
+        }
+        for status in projection_status_list()
+    ]
