@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from orders_read import runner
+from orders_read import tasks
 
 from .conftest import BOTH_DATABASES
 from .scrape import families
@@ -31,11 +31,11 @@ pytestmark = pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES)
 
 @pytest.fixture
 def exposition(client, alice_client) -> str:
-    """The text of /metrics after a command, a query and a catch-up: every family shown."""
+    """The text of /metrics after a command, a query and a task: every family shown."""
     body = {"currency": "EUR", "items": [{"sku": "A-1", "quantity": 1, "unit_price": "2.00"}]}
     assert alice_client.post("/api/orders/", body, format="json").status_code == 201
     assert alice_client.get("/api/orders/").status_code == 200
-    runner.projection_catch_up("order_view")
+    tasks.projection_catch_up.apply(args=["order_view"])  # a Celery task, run here
     response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
     assert response.status_code == 200
     return response.content.decode()
