@@ -7,7 +7,7 @@ from prometheus_client import Counter
 
 EVENTS_APPENDED = Counter(
     "ordinal_events_appended",
-    "Events appended to the log (counted when their transaction commits), by event type.",
+    "Events appended to the log, by event type.",
     ["event_type"],
     registry=None,
 )

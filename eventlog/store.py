@@ -4,8 +4,6 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
-
 from .metrics import events_counted
 from .recorders import recorder_for
 from .recorders.base import ROW_FIELDS, ConcurrencyError, NewEvent, RecordedEvent
@@ -51,9 +49,10 @@ def append(
         events=events,
         metadata=metadata,
     )
-    # Counted once committed: a rolled-back append (a lost race, a refusal) appended nothing.
-    types = [event.type for event in recorded]
-    transaction.on_commit(lambda: events_counted(types), using=WRITE_DB)
+    # Counted once the rows are in (a lost race raised above). Not on commit: a transaction
+    # that fails after its append (rare: the commit itself) is counted all the same, and a
+    # command's transaction keeps its one on-commit callback, the nudge.
+    events_counted(event.type for event in recorded)
     return recorded
 
 
