@@ -5,10 +5,11 @@ id) in one directory per process tree under ORDINAL_METRICS_DIR: the tree's root
 gunicorn master, the Celery worker's main process, a management command) makes
 `<ORDINAL_METRICS_DIR>/<its pid>` and its children (gunicorn workers, Celery pool
 processes) inherit it through PROMETHEUS_MULTIPROC_DIR. A process tree that starts
-removes the directories of trees no longer running: a restarted service starts from
-zero (a counter reset, which Prometheus expects), and a dead gunicorn or pool worker's
-counts stay in its tree's directory as long as the tree runs. `/metrics` adds up every
-directory's files. No Django here: gunicorn's hooks use it before settings load.
+removes the directories of trees no longer running, and a dead gunicorn or pool worker's
+counts stay in its tree's directory as long as the tree runs. `/metrics` adds up each
+directory's files and labels the sums with the tree (`process_tree`): a restarted
+service's series start again from zero while the others' go on, a reset Prometheus
+handles per series. No Django here: gunicorn's hooks use it before settings load.
 """
 
 import os
@@ -41,9 +42,12 @@ def stale_dirs_remove(root: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def metrics_files(root: Path) -> list[str]:
-    """Return every process's sample files under `root`."""
-    return sorted(str(path) for path in root.glob("*/*.db"))
+def metrics_files(root: Path) -> dict[str, list[str]]:
+    """Return {process tree (its root's pid): its processes' sample files} under `root`."""
+    trees: dict[str, list[str]] = {}
+    for path in sorted(root.glob("*/*.db")):
+        trees.setdefault(path.parent.name, []).append(str(path))
+    return trees
 
 
 def _running(pid: int) -> bool:

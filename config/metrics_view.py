@@ -37,13 +37,27 @@ PROJECTION_GAUGES = (
     ("ordinal_projection_parked_streams", "Streams parked (held back).", "parked_streams"),
 )
 PROJECTION_LABELS = ["projection", "partition"]
+TREE_LABEL = "process_tree"
 
 
 class ProcessesCollector:
-    """The counters and histograms of every process (all process trees' files)."""
+    """The counters and histograms of every process, added up per process tree.
+
+    One series per tree (label `process_tree`, its root's pid), not one sum of all: when
+    a service restarts, its tree's series start from zero as a new series instead of
+    making a machine-wide sum drop, which Prometheus would take for a reset of the whole.
+    """
 
     def collect(self) -> Iterator[Metric]:
-        return iter(MultiProcessCollector.merge(metrics_files(settings.ORDINAL_METRICS_DIR)))
+        merged: dict[str, Metric] = {}
+        for tree, files in metrics_files(settings.ORDINAL_METRICS_DIR).items():
+            for family in MultiProcessCollector.merge(files):
+                into = merged.setdefault(
+                    family.name, Metric(family.name, family.documentation, family.type)
+                )
+                for sample in family.samples:
+                    into.add_sample(sample.name, {**sample.labels, TREE_LABEL: tree}, sample.value)
+        return iter(merged.values())
 
 
 class ProjectionsCollector:

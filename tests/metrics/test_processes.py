@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from prometheus_client.multiprocess import MultiProcessCollector
 from rest_framework.authtoken.models import Token
 
 from config.celery_app import app
@@ -40,16 +39,6 @@ def scrape(port: int) -> Samples:
         return parsed(response.read().decode())
 
 
-def tree_samples(pid: int) -> Samples:
-    """Return the samples of one process tree's directory only (its own files)."""
-    files = [str(path) for path in (Path(settings.ORDINAL_METRICS_DIR) / str(pid)).glob("*.db")]
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in MultiProcessCollector.merge(files)
-        for sample in family.samples
-    }
-
-
 @pytest.fixture
 def web(tmp_path):
     port = free_port()
@@ -74,18 +63,18 @@ def test_one_scrape_adds_up_this_process_and_the_gunicorn_workers(alice, alice_c
     placed = {"command": "PlaceOrder", "outcome": "succeeded"}
     assert moved(before, after, "ordinal_commands_total", **placed) >= 3
     assert moved(before, after, QUERIES, endpoint="orders-list", status="200") >= 4
-    # gunicorn's counts are in its master's directory, not in this process's.
-    own = tree_samples(process.pid)
-    assert value(own, QUERIES, endpoint="orders-list") >= 4
-    assert value(own, "ordinal_commands_total") == 0
+    # Each process tree is its own series: this process's commands, gunicorn's queries.
+    here, web_tree = str(os.getpid()), str(process.pid)
+    assert moved(before, after, "ordinal_commands_total", process_tree=here, **placed) == 3
+    assert value(after, "ordinal_commands_total", process_tree=web_tree) == 0
+    assert value(after, QUERIES, endpoint="orders-list", process_tree=web_tree) == 4
+    assert len(_counter_files(process.pid)) >= 1
 
     # A worker that exits (recycled, or killed) leaves its counts: they still add up.
     served = sorted({int(path.stem.rsplit("_", 1)[1]) for path in _counter_files(process.pid)})
     os.kill(served[0], signal.SIGTERM)
     wait_until(lambda: _exited(served[0]), "the gunicorn worker exiting", log)
-    later = scrape(port)
-    assert moved(after, later, QUERIES, endpoint="orders-list", status="200") >= 0
-    assert value(tree_samples(process.pid), QUERIES, endpoint="orders-list") >= 4
+    assert value(scrape(port), QUERIES, endpoint="orders-list", process_tree=web_tree) == 4
 
 
 def _counter_files(pid: int) -> list[Path]:
@@ -113,12 +102,13 @@ def test_a_celery_worker_s_tasks_show_in_the_web_s_scrape(alice_client, web, tmp
         assert alice_client.post("/api/orders/", ORDER, format="json").status_code == 201
         # The command's nudge: a task that catches the projections up (or sends them tasks).
         succeeded = {"task": "orders_read.projections_catch_up", "outcome": "succeeded"}
+        # Counted in a pool process of the worker's tree, read by gunicorn.
+        tree = {"process_tree": str(worker.pid), **succeeded}
         wait_until(
-            lambda: value(tree_samples(worker.pid), "ordinal_celery_tasks_total", **succeeded),
-            "the worker's task counted in its own directory",
+            lambda: value(scrape(port), "ordinal_celery_tasks_total", **tree) >= 1,
+            "the worker's task in the web's scrape",
             log,
         )
-        # Counted in a pool process, read by gunicorn: the scrape adds it up.
         assert moved(before, scrape(port), "ordinal_celery_tasks_total", **succeeded) >= 1
     finally:
         stop(worker)
