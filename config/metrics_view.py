@@ -1,4 +1,4 @@
-"""GET /metrics: every process's samples added up, and the projections' gauges read now.
+"""GET /metrics: each process tree's samples added up, and the projections' gauges read now.
 
 Refused with a 403 problem unless METRICS_ALLOW names the caller's address or the
 caller is staff (README "Metrics").
@@ -51,7 +51,11 @@ class ProcessesCollector:
     def collect(self) -> Iterator[Metric]:
         merged: dict[str, Metric] = {}
         for tree, files in metrics_files(settings.ORDINAL_METRICS_DIR).items():
-            for family in MultiProcessCollector.merge(files):
+            try:
+                families = MultiProcessCollector.merge(files)
+            except FileNotFoundError:
+                continue  # a dead tree's directory, swept by a process starting meanwhile
+            for family in families:
                 into = merged.setdefault(
                     family.name, Metric(family.name, family.documentation, family.type)
                 )

@@ -154,3 +154,11 @@ def test_a_database_that_does_not_answer_still_gives_the_process_metrics(
     samples = scrape()
     assert value(samples, "ordinal_projection_status_up") == 0
     assert not [name for name, _ in samples if name.startswith("ordinal_projection_position")]
+
+
+def test_a_tree_swept_during_the_scrape_is_left_out_not_an_error(scrape, monkeypatch):
+    def swept(files):
+        raise FileNotFoundError(files[0])
+
+    monkeypatch.setattr("config.metrics_view.MultiProcessCollector.merge", swept)
+    assert value(scrape(), "ordinal_projection_status_up") == 1
