@@ -10,7 +10,7 @@ from orders_read import runner, tasks
 from orders_read.projectors.products import ProductSalesProjector
 
 from .conftest import BOTH_DATABASES
-from .scrape import moved, value
+from .scrape import moved, parsed, value
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES)
 
@@ -156,9 +156,15 @@ def test_a_database_that_does_not_answer_still_gives_the_process_metrics(
     assert not [name for name, _ in samples if name.startswith("ordinal_projection_position")]
 
 
-def test_a_tree_swept_during_the_scrape_is_left_out_not_an_error(scrape, monkeypatch):
+def test_a_tree_swept_during_the_scrape_is_left_out_not_an_error(client, monkeypatch):
+    assert client.get("/api/").status_code == 200  # this process has files to read
+
     def swept(files):
         raise FileNotFoundError(files[0])
 
     monkeypatch.setattr("config.metrics_view.MultiProcessCollector.merge", swept)
-    assert value(scrape(), "ordinal_projection_status_up") == 1
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+    assert response.status_code == 200
+    samples = parsed(response.content.decode())
+    assert value(samples, "ordinal_projection_status_up") == 1
+    assert value(samples, "ordinal_queries_total") == 0
