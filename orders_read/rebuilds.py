@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from eventlog import store
 
-from . import parking, runner
+from . import parking, partitions, runner
 from .generations import shadow_label, shadow_model, tables
 from .models import Checkpoint, Rebuild
 from .parking import Failure, StreamFailed
@@ -427,11 +427,15 @@ def _end_rebuild(generation: _Generation, checkpoint: Checkpoint | None, page: i
         runner.checkpoint_create(generation.name, key)
     else:
         runner.checkpoint_advance(checkpoint, key)
+        # The new table has the whole feed applied up to the key: its partitions start there.
+        partitions.partitions_reset(generation.name, checkpoint, partitions.partition_count())
     _done(generation, f"{generation.name}: rebuilt and swapped in at position {key[1]}")
 
 
 def _end_verify(generation: _Generation, checkpoint: Checkpoint | None, page: int) -> None:
-    key = checkpoint.key if checkpoint else (0, 0)
+    # A partitioned live model stands at one key only once its partitions are brought there.
+    projector = generation.projector_class
+    key = runner.partitions_align(projector, checkpoint, page) if checkpoint else (0, 0)
     _last_events(generation, key, page)
     result = Verification(generation.name, key[1], store.head_position())
     tables_compare(result, generation.projector_class.model, generation.model)

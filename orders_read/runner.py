@@ -6,6 +6,7 @@ holds up only itself. Parked streams are retried here too, under the same checkp
 lock as catch-up, so a stream's events always apply in order.
 """
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from uuid import UUID
@@ -23,13 +24,15 @@ from django.utils import timezone
 
 from eventlog import store
 
-from . import parking
+from . import parking, partitions
 from .models import Checkpoint, ParkedStream
 from .parking import Failure, StreamFailed
 from .projectors import PROJECTORS, HandlerFailed, Projector, Recorded
 from .snapshots import apply_with_snapshots
 
 READ_DB = "read"
+Key = tuple[int, int]
+logger = logging.getLogger(__name__)
 # Trouble with the connection or a lock, not with the data: retried as a whole.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 backoff_seconds = parking.backoff_seconds
@@ -62,8 +65,7 @@ def projection_names(names: list[str] | None = None) -> list[str]:
 
 def checkpoint_keys() -> dict[str, tuple[int, int]]:
     """Return {projection: feed key} of the projections that have a live read model."""
-    found = Checkpoint.objects.using(READ_DB).values_list("name", "tx_id", "position")
-    return {name: (tx_id, position) for name, tx_id, position in found}
+    return partitions.projection_keys()
 
 
 def projections_behind(position: int | None = None) -> list[str]:
@@ -101,69 +103,152 @@ def projection_apply(
         raise StreamFailed(Failure(events[exc.index], exc.error)) from exc.error
 
 
-def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool = False) -> int:
+def projection_catch_up(
+    name: str, *, batch_size: int | None = None, force: bool = False, partition: int | None = None
+) -> int:
     """Apply every event after the checkpoint, batch by batch; return how many were read.
 
     A projection that has never been built (no checkpoint) is built first, in place,
-    by `rebuilds.projection_build`. `force` also retries its parked streams now.
+    by `rebuilds.projection_build`. `force` also retries its parked streams now. A
+    partitioned projection catches up the given partition (if another runner holds it,
+    that runner looks again once it lets go), or each in turn.
     """
     projector = PROJECTORS[projection_names([name])[0]]
     if not Checkpoint.objects.using(READ_DB).filter(name=name).exists():
         from .rebuilds import projection_build  # it runs batches through this module
 
         return projection_build(name, batch_size=batch_size)
+    size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
+    count = partitions.partition_count()
+    if not partitions.layout_matches(name, count):
+        partitions_relayout(projector, count, size)
     if force:
         parked_retry(name, force=True)
-    size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
+    if count == 1:
+        return _catch_up(projector, size)
+    chosen = range(count) if partition is None else [partition % count]
+    return sum(_catch_up(projector, size, (p, count)) for p in chosen)
+
+
+Part = tuple[int, int]  # (partition, partitions)
+
+
+def _catch_up(
+    projector: type[Projector], size: int, part: Part | None = None, upto: Key | None = None
+) -> int:
     done, step = 0, size
     while True:
         try:
-            count = _batch_run(projector, step)
+            count = _batch_run(projector, step, part, upto)
         except BatchRefused as refused:
             # The database refused a row: bisect the refused range to find which one.
             # Halving keeps the batch runs logarithmic in the batch size, and the good
             # events before the culprit commit on the way.
             step = max(1, refused.size // 2)
             continue
+        if count is None:
+            return done  # another runner holds the partition; it looks again after
         done += count
-        if count < step:
-            return done  # a short batch: the log's head was reached when it was read
+        # A short batch: the head was reached when it was read. A partition's runner
+        # reads once more after letting go, for events whose nudge found it busy.
+        if count == 0 or (count < step and part is None):
+            return done
         if step == 1:
             step = size  # the culprit is parked: full batches again (another is bisected anew)
 
 
-def _batch_run(projector: type[Projector], size: int) -> int:
+def _batch_run(
+    projector: type[Projector], size: int, part: Part | None, upto: Key | None
+) -> int | None:
     """Apply up to `size` events after the checkpoint; return how many were read."""
     failures: list[Failure] = []
     while True:
         try:
-            return _batch_attempt(projector, size, failures)
+            return _batch_attempt(projector, size, failures, part, upto)
         except StreamFailed as failed:
             # Rolled back whole: the next attempt parks the stream and goes on without it.
             failures.append(failed.failure)
 
 
-def _batch_attempt(projector: type[Projector], size: int, failures: list[Failure]) -> int:
+def _batch_attempt(
+    projector: type[Projector],
+    size: int,
+    failures: list[Failure],
+    part: Part | None,
+    upto: Key | None,
+) -> int | None:
     name = projector.name
     with transaction.atomic(using=READ_DB):
-        checkpoint = checkpoint_lock(name)
+        if part is None:
+            mark = checkpoint_lock(name)
+            rows = store.read_feed(mark.key, size)
+            scanned, last = len(rows), rows[-1].feed_key if rows else None
+        else:
+            if not partitions.checkpoint_share(name):
+                raise StaleCheckpoint(f"Projection {name} has no checkpoint any more.")
+            mark = partitions.partition_lease(name, *part)
+            if mark is None:
+                return None
+            page = partitions.feed_page(mark.key, size, *part, upto=upto)
+            rows, scanned, last = page.events, page.scanned, page.last_key
         for failure in failures:
             parking.park(name, failure)
-        rows = store.read_feed(checkpoint.key, size)
-        if not rows:
+        if not scanned:
             return 0
         try:
             # A savepoint, so a refused write leaves the transaction usable.
             with transaction.atomic(using=READ_DB):
-                projection_apply(projector(), rows)
+                # Partitions' runners lock the rows they change (others' streams add to
+                # them too); snapshots need the whole feed applied up to one key.
+                shared = part is not None
+                projection_apply(projector(lock_keys=shared), rows, snapshots=not shared)
         except TRANSIENT_ERRORS:
             raise  # the task retries the whole batch
         except DatabaseError as exc:
             if len(rows) > 1:
-                raise BatchRefused(len(rows), rows[-1].feed_key) from exc
+                raise BatchRefused(scanned, last) from exc
             parking.park(name, Failure(rows[0], exc))
-        checkpoint_advance(checkpoint, rows[-1].feed_key)
-        return len(rows)
+        if part is None:
+            checkpoint_advance(mark, last)
+        else:
+            partitions.partition_advance(mark, last)
+        return scanned
+
+
+def partitions_relayout(projector: type[Projector], count: int, size: int) -> None:
+    """Split the projection into `count` partitions (1: none), under its exclusive lock:
+    any old partitions are first brought to one key, from which the new ones start."""
+    name = projector.name
+    with transaction.atomic(using=READ_DB):
+        checkpoint = checkpoint_lock(name)
+        if partitions.layout_matches(name, count):
+            return  # another runner did it while this one waited for the lock
+        partitions_align(projector, checkpoint, size)
+        partitions.partitions_reset(name, checkpoint, count)
+        logger.info(
+            "Projection %s: %d partition(s) from position %d.", name, count, checkpoint.position
+        )
+
+
+def partitions_align(
+    projector: type[Projector], checkpoint: Checkpoint, size: int | None = None
+) -> Key:
+    """Bring every partition of the projection to the furthest one's key, and its checkpoint
+    with them; return that key. Under the caller's exclusive lock on the checkpoint."""
+    rows = partitions.partitions_get(projector.name)
+    if not rows:
+        return checkpoint.key
+    top = max(row.key for row in rows)
+    for row in rows:
+        _catch_up(
+            projector,
+            size or settings.ORDINAL_PROJECTION_BATCH_SIZE,
+            (row.partition, row.partitions),
+            top,
+        )
+    if checkpoint.key != top:
+        checkpoint_advance(checkpoint, top)
+    return top
 
 
 @dataclass
@@ -185,7 +270,8 @@ def parked_retry(
 ) -> RetryOutcome:
     """Retry the projection's parked streams that are due (all, if forced), in stream order.
 
-    Under the checkpoint lock, each stream's parked events up to the checkpoint apply
+    Under the checkpoint lock (every partition's runner kept out), each stream's parked
+    events up to the checkpoint (its partition's) apply
     in order; a stream that applies whole is un-parked (its later events flow with the
     rest), one that fails again keeps the events before the failure and waits longer.
     """
@@ -195,17 +281,21 @@ def parked_retry(
         checkpoint = checkpoint_lock(name, create=False)
         if checkpoint is None:
             return outcome
-        for parked in parking.parked_due(name, force=force):
-            if stream_ids is not None and parked.stream_id not in stream_ids:
-                continue
-            _parked_stream_retry(projector, parked, checkpoint.key, outcome)
+        due = [
+            parked
+            for parked in parking.parked_due(name, force=force)
+            if stream_ids is None or parked.stream_id in stream_ids
+        ]
+        applied = partitions.stream_keys(name, [parked.stream_id for parked in due], checkpoint)
+        for parked in due:
+            _parked_stream_retry(projector, parked, applied[parked.stream_id], outcome)
     return outcome
 
 
 def _parked_stream_retry(
     projector: type[Projector], parked: ParkedStream, upto: tuple[int, int], outcome: RetryOutcome
 ) -> None:
-    # A stream's positions grow with its versions; the checkpoint bounds it by feed key.
+    # A stream's positions grow with its versions; its partition's key bounds it.
     events = [
         e
         for e in store.read_stream(parked.stream_id)

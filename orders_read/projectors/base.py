@@ -13,6 +13,7 @@ from eventlog.store import RecordedEvent as Recorded
 from orders_write.domain.events import UnknownSchemaVersion, personal_fields, schema_versions
 from orders_write.domain.upcasting import upcast
 
+from .locks import keys_lock
 from .upsert import upsert
 
 READ_DB = "read"
@@ -73,6 +74,7 @@ class Projector:
         model: type[models.Model] | None = None,
         label: str | None = None,
         data_keys: DataKeys | NoDataKeys | None = None,
+        lock_keys: bool = False,
     ) -> None:
         # A new generation of the read model (a rebuild) is another table, and records
         # its snapshots and parked streams under another label.
@@ -83,11 +85,18 @@ class Projector:
         self.rows: dict[Hashable, dict[str, Any]] = {}
         self.changed: set[Hashable] = set()
         self.complete = complete
+        # Lock the keys of the rows a batch changes first (`orders_read.projectors.locks`):
+        # runners of other partitions change them too.
+        self.lock_keys = lock_keys
         self._handle = {kind: getattr(self, method) for kind, method in self.handlers.items()}
 
     def keys(self, event: Recorded) -> Iterable[Hashable]:
         """Return the primary keys of the rows the event touches."""
         raise NotImplementedError
+
+    def keys_to_lock_first(self, events: Sequence[Recorded]) -> Iterable[Hashable]:
+        """Return keys to lock before `keys` is asked (it may read the table): none here."""
+        return ()
 
     def apply(self, events: Sequence[Recorded], *, save: bool = True) -> None:
         """Apply a batch of events; raise HandlerFailed before writing anything.
@@ -99,14 +108,19 @@ class Projector:
         in log order.
         """
         handle, current = self._handle, schema_versions()  # once per batch, not per event
-        personal = personal_fields() if self.reads_personal_data else {}
-        opener = Opener(events, personal, self.data_keys) if personal else None
         stop, failure = len(events), None
         if not self.complete:
+            if self.lock_keys:
+                keys_lock(self.label, "first", self.keys_to_lock_first(events))
             wanted, failure = self._keys_of(events, current)
+            if self.lock_keys:
+                keys_lock(self.label, "row", wanted)
             self.load(wanted - self.rows.keys())
             if failure is not None:
                 stop = failure.index  # the events before it may fail first, in a handler
+        # Opened after the locks: a key destroyed by then reads as forgotten.
+        personal = personal_fields() if self.reads_personal_data else {}
+        opener = Opener(events, personal, self.data_keys) if personal else None
         # One pass, every name local: this loop runs once per event and projection.
         for index, event in enumerate(islice(events, stop)):
             kind = event.type
