@@ -14,7 +14,6 @@ streams add to stay exact because each batch locks the keys of the rows it chang
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
@@ -24,7 +23,6 @@ from django.utils import timezone
 from eventlog import store
 
 from .models import Checkpoint, PartitionCheckpoint
-from .projectors import Recorded
 
 READ_DB = "read"
 Key = tuple[int, int]
@@ -36,31 +34,8 @@ def partition_count() -> int:
 
 
 def partition_of(stream_id: UUID, count: int) -> int:
-    """Return the partition of a stream: its id's last 32 bits modulo `count`.
-
-    Stream ids are random (uuid4) or hashes (uuid5), so their low bits spread evenly;
-    the same in SQL as `('x' || right(stream_id::text, 8))::bit(32)::bigint % count`.
-    """
-    return (stream_id.int & 0xFFFFFFFF) % count
-
-
-@dataclass(frozen=True)
-class FeedPage:
-    """What a partition's runner read: its events, and how far through the feed it got."""
-
-    events: list[Recorded]  # those of the partition's streams, in feed order
-    scanned: int  # feed events read, the partition's and the others'
-    last_key: Key | None  # of the last of them (None if none)
-
-
-def feed_page(
-    after: Key, limit: int, partition: int, count: int, *, upto: Key | None = None
-) -> FeedPage:
-    """Read up to `limit` feed events after `after` (and up to `upto`, if given), keep the
-    partition's."""
-    found = store.read_feed(after, limit) if upto is None else store.read_keys(after, upto, limit)
-    mine = [e for e in found if (e.stream_id.int & 0xFFFFFFFF) % count == partition]
-    return FeedPage(mine, len(found), found[-1].feed_key if found else None)
+    """Return the partition of a stream among `count` (`eventlog.store.stream_partition`)."""
+    return store.stream_partition(stream_id, count)
 
 
 def partitions_get(name: str, *, using: str = READ_DB) -> list[PartitionCheckpoint]:

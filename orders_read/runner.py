@@ -9,6 +9,7 @@ lock as catch-up, so a stream's events always apply in order.
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from uuid import UUID
 
 from django.conf import settings
@@ -139,28 +140,33 @@ def _catch_up(
     done, step = 0, size
     while True:
         try:
-            count = _batch_run(projector, step, part, upto)
+            batch = _batch_run(projector, step, part, upto)
         except BatchRefused as refused:
             # The database refused a row: bisect the refused range to find which one.
             # Halving keeps the batch runs logarithmic in the batch size, and the good
             # events before the culprit commit on the way.
             step = max(1, refused.size // 2)
             continue
-        if count is None:
+        if batch is None:
             return done  # another runner holds the partition; it looks again after
-        done += count
-        # A short batch: the head was reached when it was read. A partition's runner
-        # reads once more after letting go, for events whose nudge found it busy.
-        if count == 0 or (count < step and part is None):
+        done += batch.read
+        # The head was reached when the batch was read. A partition's runner reads once
+        # more after letting go, for events whose nudge found the partition busy.
+        if batch.complete and (part is None or not batch.read):
             return done
         if step == 1:
             step = size  # the culprit is parked: full batches again (another is bisected anew)
 
 
+class Batch(NamedTuple):
+    read: int  # events applied (or parked)
+    complete: bool  # the feed (the partition's) was read to its end
+
+
 def _batch_run(
     projector: type[Projector], size: int, part: Part | None, upto: Key | None
-) -> int | None:
-    """Apply up to `size` events after the checkpoint; return how many were read."""
+) -> Batch | None:
+    """Apply up to `size` events after the checkpoint (None: the partition is leased)."""
     failures: list[Failure] = []
     while True:
         try:
@@ -176,25 +182,25 @@ def _batch_attempt(
     failures: list[Failure],
     part: Part | None,
     upto: Key | None,
-) -> int | None:
+) -> Batch | None:
     name = projector.name
     with transaction.atomic(using=READ_DB):
         if part is None:
             mark = checkpoint_lock(name)
             rows = store.read_feed(mark.key, size)
-            scanned, last = len(rows), rows[-1].feed_key if rows else None
+            last, complete = rows[-1].feed_key if rows else mark.key, len(rows) < size
         else:
             if not partitions.checkpoint_share(name):
                 raise StaleCheckpoint(f"Projection {name} has no checkpoint any more.")
             mark = partitions.partition_lease(name, *part)
             if mark is None:
                 return None
-            page = partitions.feed_page(mark.key, size, *part, upto=upto)
-            rows, scanned, last = page.events, page.scanned, page.last_key
+            page = store.read_partition(mark.key, size, *part, upto=upto)
+            rows, last, complete = page.events, page.through, page.complete
         for failure in failures:
             parking.park(name, failure)
-        if not scanned:
-            return 0
+        if not rows and last == mark.key:
+            return Batch(0, complete)
         try:
             # A savepoint, so a refused write leaves the transaction usable.
             with transaction.atomic(using=READ_DB):
@@ -206,13 +212,13 @@ def _batch_attempt(
             raise  # the task retries the whole batch
         except DatabaseError as exc:
             if len(rows) > 1:
-                raise BatchRefused(scanned, last) from exc
+                raise BatchRefused(len(rows), last) from exc
             parking.park(name, Failure(rows[0], exc))
         if part is None:
             checkpoint_advance(mark, last)
         else:
             partitions.partition_advance(mark, last)
-        return scanned
+        return Batch(len(rows), complete)
 
 
 def partitions_relayout(projector: type[Projector], count: int, size: int) -> None:
