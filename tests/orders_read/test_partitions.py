@@ -195,3 +195,111 @@ def test_partition_runners_racing_on_shared_rows_lose_no_update(settings, no_nud
     counts = dict(CustomerSummary.objects.using("read").values_list("customer_id", "orders_count"))
     assert counts == {f"c{n}": 24 for n in range(5)}
     assert verified() == dict.fromkeys(runner.projection_names(), True)
+
+
+def test_a_rebuild_swaps_in_with_every_partition_at_its_key(settings, no_nudge):
+    settings.ORDINAL_PROJECTION_PARTITIONS = 4
+    catch_up()
+    workload(10)
+    runner.projection_catch_up("product_sales", partition=1)
+
+    rebuilds.projections_rebuild(["product_sales"])
+
+    head = store.head_position()
+    rows = partitions.partitions_get("product_sales")
+    assert [(row.partition, row.partitions, row.position) for row in rows] == [
+        (p, 4, head) for p in range(4)
+    ]
+    assert "product_sales" not in runner.projections_behind()
+
+
+def test_partitioned_runners_take_no_projection_snapshot(settings, no_nudge):
+    from orders_read.models import ProjectionSnapshot
+
+    settings.ORDINAL_PROJECTION_SNAPSHOT_EVERY = 5
+    settings.ORDINAL_PROJECTION_PARTITIONS = 4
+    catch_up()
+    workload(10)
+    catch_up()
+    assert not ProjectionSnapshot.objects.using("read").exists()
+    settings.ORDINAL_PROJECTION_PARTITIONS = 1
+    workload(10, seed=5)
+    catch_up()
+    assert ProjectionSnapshot.objects.using("read").exists()
+
+
+def test_the_nudge_sends_one_task_per_partition_of_each_projection_behind(
+    settings, monkeypatch, no_nudge
+):
+    from orders_read import tasks
+
+    settings.ORDINAL_PROJECTION_PARTITIONS = 3
+    catch_up()
+    sent = []
+    monkeypatch.setattr(
+        tasks.projection_catch_up,
+        "delay",
+        lambda name, correlation_id, partition: sent.append((name, partition)),
+    )
+    order_id = place("erin")
+    position = store.read_stream(order_id)[-1].position
+
+    tasks.projections_catch_up(position=position)
+    expected = sorted((name, p) for name in runner.projection_names() for p in range(3))
+    assert sorted(sent) == expected
+    sent.clear()
+    tasks.projections_catch_up()  # the sweep
+    assert sorted(sent) == expected
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES)
+def test_an_order_placing_waits_for_its_customers_forgetting(settings, no_nudge):
+    """The order view's runner takes the customer's lock before it opens an address: one
+    held elsewhere (a forgetting being applied) holds the order's placing back."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from orders_read.projectors.locks import lock_id
+    from tests.reliability.conftest import waiting_on_a_lock
+
+    settings.ORDINAL_PROJECTION_PARTITIONS = 4
+    catch_up()
+    order_id = place("frank", line("A-1"))
+    mine = partitions.partition_of(order_id, 4)
+    held, release = threading.Event(), threading.Event()
+
+    def forgetting() -> None:
+        with transaction.atomic(using="read"), connections["read"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [lock_id("order_view", "first", "frank")]
+            )
+            held.set()
+            release.wait(30)
+        connections.close_all()
+
+    holder = threading.Thread(target=forgetting)
+    holder.start()
+    held.wait(10)
+    placing = threading.Thread(
+        target=lambda: (
+            runner.projection_catch_up("order_view", partition=mine),
+            connections.close_all(),
+        )
+    )
+    placing.start()
+    try:
+        deadline = 100
+        while not waiting_on_a_lock() and deadline:
+            deadline -= 1
+            threading.Event().wait(0.1)
+        assert waiting_on_a_lock(), "the order's placing did not wait for the customer's lock"
+        from orders_read.models import OrderView
+
+        assert not OrderView.objects.using("read").filter(order_id=order_id).exists()
+    finally:
+        release.set()
+        holder.join(30)
+        placing.join(30)
+    assert OrderView.objects.using("read").filter(order_id=order_id).exists()
