@@ -6,7 +6,7 @@ runner passes it over: SKIP LOCKED), reads the feed after the partition's key, a
 the events of the partition's streams and moves the key past everything it read. The
 runners of one projection share a lock on its Checkpoint row; what needs the projection
 whole (a change of n, retrying parked streams, the end of a rebuild or verify) locks it
-for itself (`runner.checkpoint_lock`) and so waits for them and keeps them out.
+for itself (`checkpoints.checkpoint_lock`) and so waits for them and keeps them out.
 
 Per-stream order holds because a stream lives in one partition. Read models that several
 streams add to stay exact because each batch locks the keys of the rows it changes

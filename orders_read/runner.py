@@ -8,25 +8,21 @@ lock as catch-up, so a stream's events always apply in order.
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import NamedTuple
-from uuid import UUID
 
 from django.conf import settings
 from django.db import (
     DatabaseError,
-    IntegrityError,
     InterfaceError,
     OperationalError,
-    connections,
     transaction,
 )
-from django.utils import timezone
 
 from eventlog import store
 
 from . import parking, partitions
-from .models import Checkpoint, ParkedStream
+from .checkpoints import StaleCheckpoint, checkpoint_advance, checkpoint_keys, checkpoint_lock
+from .models import Checkpoint
 from .parking import Failure, StreamFailed
 from .projectors import PROJECTORS, HandlerFailed, Projector, Recorded
 from .snapshots import apply_with_snapshots
@@ -41,10 +37,6 @@ backoff_seconds = parking.backoff_seconds
 
 class UnknownProjection(LookupError):
     """No projection has that name."""
-
-
-class StaleCheckpoint(Exception):
-    """The checkpoint moved under a runner: its work is stale and was rolled back."""
 
 
 class BatchRefused(Exception):
@@ -62,11 +54,6 @@ def projection_names(names: list[str] | None = None) -> list[str]:
     if unknown:
         raise UnknownProjection(f"Unknown projection(s): {', '.join(unknown)}.")
     return list(names) if names else list(PROJECTORS)
-
-
-def checkpoint_keys() -> dict[str, tuple[int, int]]:
-    """Return {projection: feed key} of the projections that have a live read model."""
-    return partitions.projection_keys()
 
 
 def projections_behind(position: int | None = None) -> list[str]:
@@ -124,6 +111,8 @@ def projection_catch_up(
     if not partitions.layout_matches(name, count):
         partitions_relayout(projector, count, size)
     if force:
+        from .retries import parked_retry  # it takes the checkpoint lock as runners do
+
         parked_retry(name, force=True)
     if count == 1:
         return _catch_up(projector, size)
@@ -255,114 +244,3 @@ def partitions_align(
     if checkpoint.key != top:
         checkpoint_advance(checkpoint, top)
     return top
-
-
-@dataclass
-class RetryOutcome:
-    """What a retry of parked streams did."""
-
-    applied: list[UUID] = field(default_factory=list)  # streams applied and un-parked
-    failed: list[str] = field(default_factory=list)  # "stream: error" of those still parked
-
-    def summary(self) -> str:
-        text = f"{len(self.applied)} stream(s) applied"
-        if self.failed:
-            text += f", {len(self.failed)} still parked: " + "; ".join(self.failed[:5])
-        return text
-
-
-def parked_retry(
-    name: str, *, force: bool = False, stream_ids: Sequence[UUID] | None = None
-) -> RetryOutcome:
-    """Retry the projection's parked streams that are due (all, if forced), in stream order.
-
-    Under the checkpoint lock (every partition's runner kept out), each stream's parked
-    events up to the checkpoint (its partition's) apply
-    in order; a stream that applies whole is un-parked (its later events flow with the
-    rest), one that fails again keeps the events before the failure and waits longer.
-    """
-    projector = PROJECTORS[projection_names([name])[0]]
-    outcome = RetryOutcome()
-    with transaction.atomic(using=READ_DB):
-        checkpoint = checkpoint_lock(name, create=False)
-        if checkpoint is None:
-            return outcome
-        due = [
-            parked
-            for parked in parking.parked_due(name, force=force)
-            if stream_ids is None or parked.stream_id in stream_ids
-        ]
-        applied = partitions.stream_keys(name, [parked.stream_id for parked in due], checkpoint)
-        for parked in due:
-            _parked_stream_retry(projector, parked, applied[parked.stream_id], outcome)
-    return outcome
-
-
-def _parked_stream_retry(
-    projector: type[Projector], parked: ParkedStream, upto: tuple[int, int], outcome: RetryOutcome
-) -> None:
-    # A stream's positions grow with its versions; its partition's key bounds it.
-    events = [
-        e
-        for e in store.read_stream(parked.stream_id)
-        if parked.position <= e.position and e.feed_key <= upto
-    ]
-    try:
-        with transaction.atomic(using=READ_DB):
-            _apply_stream(projector, events)
-    except (HandlerFailed, DatabaseError) as exc:
-        if isinstance(exc, TRANSIENT_ERRORS):
-            raise
-        index = exc.index if isinstance(exc, HandlerFailed) else 0
-        error = exc.error if isinstance(exc, HandlerFailed) else exc
-        if index:
-            with transaction.atomic(using=READ_DB):
-                _apply_stream(projector, events[:index])
-        parking.parked_failed_again(parked, Failure(events[index], error))
-        outcome.failed.append(f"{parked.stream_id}: {type(error).__name__}: {error}")
-        return
-    parked.delete()
-    outcome.applied.append(parked.stream_id)
-
-
-def _apply_stream(projector: type[Projector], events: Sequence[Recorded]) -> None:
-    # Late events of one stream: no projection snapshot is retaken for positions passed.
-    projector().apply(events)
-
-
-def checkpoint_lock(name: str, *, create: bool = True) -> Checkpoint | None:
-    """Lock the checkpoint row until the transaction ends: one runner per projection.
-
-    On PostgreSQL a second runner waits here, then reads the advanced position; on
-    SQLite the read DB's IMMEDIATE transactions already serialise runners.
-    """
-    query = Checkpoint.objects.using(READ_DB)
-    if connections[READ_DB].features.has_select_for_update:
-        query = query.select_for_update()
-    found = query.filter(name=name).first()
-    if found is None and create:
-        raise StaleCheckpoint(f"Projection {name} has no checkpoint any more.")
-    return found
-
-
-def checkpoint_create(name: str, key: tuple[int, int]) -> None:
-    """Record that the projection's live read model has reached the feed key (a build's end)."""
-    try:
-        with transaction.atomic(using=READ_DB):
-            Checkpoint.objects.using(READ_DB).create(
-                name=name, tx_id=key[0], position=key[1], updated_at=timezone.now()
-            )
-    except IntegrityError:
-        raise StaleCheckpoint(f"Projection {name} got a checkpoint meanwhile.") from None
-
-
-def checkpoint_advance(checkpoint: Checkpoint, key: tuple[int, int]) -> None:
-    """Move the checkpoint to a feed key from where this runner read it (compare-and-set)."""
-    moved = (
-        Checkpoint.objects.using(READ_DB)
-        .filter(name=checkpoint.name, tx_id=checkpoint.tx_id, position=checkpoint.position)
-        .update(tx_id=key[0], position=key[1], updated_at=timezone.now())
-    )
-    if moved != 1:
-        raise StaleCheckpoint(f"Checkpoint {checkpoint.name} moved from {checkpoint.position}.")
-    checkpoint.tx_id, checkpoint.position = key

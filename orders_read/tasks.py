@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from config.logging import correlation_id as current_correlation_id
 
-from . import rebuilds, runner
+from . import rebuilds, retries, runner
 from .models import ParkedStream
 from .partitions import partition_count
 
@@ -62,7 +62,7 @@ def projection_parked_retry(
 ) -> None:
     """Retry the projection's parked streams whose time has come (all of them if forced)."""
     try:
-        outcome = runner.parked_retry(name, force=force)
+        outcome = retries.parked_retry(name, force=force)
     except TRANSIENT_ERRORS as exc:
         return _retry_later(self, f"Parked streams of {name}", exc)
     if outcome.applied or outcome.failed:

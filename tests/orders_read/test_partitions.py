@@ -8,7 +8,7 @@ import pytest
 
 from config.bootstrap import query_bus
 from eventlog import store
-from orders_read import partitions, rebuilds, runner, selectors
+from orders_read import partitions, rebuilds, retries, runner, selectors
 from orders_read.models import Checkpoint, CustomerSummary, PartitionCheckpoint, ProductSales
 from orders_read.projectors.products import ProductSalesProjector
 from orders_read.queries import GetCustomer, ReadModelBehind, Viewer
@@ -164,11 +164,11 @@ def test_a_failing_stream_parks_in_its_partition_and_the_others_flow(
     workload(16)
     catch_up_interleaved(4, rounds=30)
 
-    parked = runner.parked_retry("product_sales", force=True)
+    parked = retries.parked_retry("product_sales", force=True)
     assert [str(s.split(":")[0]) for s in parked.failed] == [str(bad)]
     assert not ProductSales.objects.using("read").filter(sku="BAD").exists()
     cured = True
-    assert runner.parked_retry("product_sales", force=True).applied == [bad]
+    assert retries.parked_retry("product_sales", force=True).applied == [bad]
     assert ProductSales.objects.using("read").get(sku="BAD").units_sold == 1
     assert verified()["product_sales"]
 
