@@ -399,6 +399,11 @@ except ValueError as error:
 # --- Read side ---
 # Events a projection applies per read-DB transaction.
 ORDINAL_PROJECTION_BATCH_SIZE = env.int("ORDINAL_PROJECTION_BATCH_SIZE", default=1000)
+# Each projection is split by a hash of the stream id into this many partitions, each
+# with its own checkpoint and leased by one worker at a time: n workers project in
+# parallel. Every process must have the same value (a change is applied on the next
+# catch-up, which brings the old partitions to one key first).
+ORDINAL_PROJECTION_PARTITIONS = env.int("ORDINAL_PROJECTION_PARTITIONS", default=1)
 # A copy of the report read models every this many log positions, for `as_of` answers:
 # one costs a snapshot read plus a replay of at most this many events.
 ORDINAL_PROJECTION_SNAPSHOT_EVERY = env.int("ORDINAL_PROJECTION_SNAPSHOT_EVERY", default=1000)

@@ -6,12 +6,20 @@ from uuid import UUID
 
 from .metrics import events_counted
 from .recorders import recorder_for
-from .recorders.base import ROW_FIELDS, ConcurrencyError, NewEvent, RecordedEvent
+from .recorders.base import (
+    ROW_FIELDS,
+    ConcurrencyError,
+    FeedPage,
+    NewEvent,
+    RecordedEvent,
+    stream_partition,
+)
 
 __all__ = [
     "ROW_FIELDS",
     "WRITE_DB",
     "ConcurrencyError",
+    "FeedPage",
     "NewEvent",
     "RecordedEvent",
     "append",
@@ -23,7 +31,9 @@ __all__ = [
     "read_all",
     "read_feed",
     "read_keys",
+    "read_partition",
     "read_stream",
+    "stream_partition",
 ]
 
 WRITE_DB = "default"
@@ -84,6 +94,19 @@ def read_keys(
 ) -> list[RecordedEvent]:
     """Return up to `limit` committed events with feed keys after < key <= upto, in order."""
     return recorder_for(WRITE_DB).read_keys(after, upto, limit)
+
+
+def read_partition(
+    after: tuple[int, int],
+    limit: int,
+    partition: int,
+    count: int,
+    upto: tuple[int, int] | None = None,
+) -> FeedPage:
+    """Return up to `limit` feed events after the key `after` (and up to `upto`) of the
+    streams in one partition of `count` (`stream_partition`): a partitioned projection's
+    read. `through` says how far it got (the other partitions' events included)."""
+    return recorder_for(WRITE_DB).read_partition(after, limit, partition, count, upto)
 
 
 def horizon_holder() -> dict | None:

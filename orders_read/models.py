@@ -100,6 +100,38 @@ class Checkpoint(models.Model):
         return (self.tx_id, self.position)
 
 
+class PartitionCheckpoint(models.Model):
+    """How far one partition of a partitioned projection has got through the feed.
+
+    With ORDINAL_PROJECTION_PARTITIONS = n > 1, a projection's streams are split by
+    `orders_read.partitions.partition_of` into n partitions, each with one of these rows:
+    every feed event of a stream in the partition up to the row's key is applied. The
+    projection's own Checkpoint then stays at the key the partitions started from (all
+    of them are at or past it) and the projection has applied the feed up to the lowest
+    partition key. One runner at a time leases a partition by locking its row.
+    """
+
+    projection = models.CharField(max_length=64)
+    partition = models.PositiveSmallIntegerField()
+    partitions = models.PositiveSmallIntegerField()  # how many the projection is split into
+    tx_id = models.BigIntegerField(default=0)
+    position = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["projection", "partition"], name="partition_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.projection} {self.partition + 1}/{self.partitions} @ {self.position}"
+
+    @property
+    def key(self) -> tuple[int, int]:
+        """The feed key of the last event applied (or passed over: another partition's)."""
+        return (self.tx_id, self.position)
+
+
 class ParkedStream(models.Model):
     """A stream a projection could not apply: the failing event and every later one of it.
 

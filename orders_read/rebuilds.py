@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from eventlog import store
 
-from . import parking, runner
+from . import checkpoints, parking, partitions, runner
 from .generations import shadow_label, shadow_model, tables
 from .models import Checkpoint, Rebuild
 from .parking import Failure, StreamFailed
@@ -383,7 +383,7 @@ def _finish(
         build.indexed = True
         return False  # events kept coming meanwhile: another step, then the swap
     with transaction.atomic(using=READ_DB):
-        checkpoint = runner.checkpoint_lock(generation.name, create=False)
+        checkpoint = checkpoints.checkpoint_lock(generation.name, create=False)
         if _lock(build.pk) is None:
             raise _Lost(f"Rebuild {build.pk} is in other hands now.", build.pk)
         for failure in failures.pop(generation.label, []):
@@ -413,7 +413,7 @@ def _end_build(generation: _Generation, checkpoint: Checkpoint | None, page: int
         _done(generation, "the projection got a checkpoint meanwhile", failed=True)
         return
     _last_events(generation, None, page)
-    runner.checkpoint_create(generation.name, generation.build.key)
+    checkpoints.checkpoint_create(generation.name, generation.build.key)
     _done(generation, f"{generation.name}: built at position {generation.build.position}")
 
 
@@ -424,14 +424,18 @@ def _end_rebuild(generation: _Generation, checkpoint: Checkpoint | None, page: i
     parking.parked_relabel(generation.label, generation.name)
     key = generation.build.key
     if checkpoint is None:
-        runner.checkpoint_create(generation.name, key)
+        checkpoints.checkpoint_create(generation.name, key)
     else:
-        runner.checkpoint_advance(checkpoint, key)
+        checkpoints.checkpoint_advance(checkpoint, key)
+        # The new table has the whole feed applied up to the key: its partitions start there.
+        partitions.partitions_reset(generation.name, checkpoint, partitions.partition_count())
     _done(generation, f"{generation.name}: rebuilt and swapped in at position {key[1]}")
 
 
 def _end_verify(generation: _Generation, checkpoint: Checkpoint | None, page: int) -> None:
-    key = checkpoint.key if checkpoint else (0, 0)
+    # A partitioned live model stands at one key only once its partitions are brought there.
+    projector = generation.projector_class
+    key = runner.partitions_align(projector, checkpoint, page) if checkpoint else (0, 0)
     _last_events(generation, key, page)
     result = Verification(generation.name, key[1], store.head_position())
     tables_compare(result, generation.projector_class.model, generation.model)

@@ -6,30 +6,30 @@ holds up only itself. Parked streams are retried here too, under the same checkp
 lock as catch-up, so a stream's events always apply in order.
 """
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from uuid import UUID
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import (
     DatabaseError,
-    IntegrityError,
     InterfaceError,
     OperationalError,
-    connections,
     transaction,
 )
-from django.utils import timezone
 
 from eventlog import store
 
-from . import parking
-from .models import Checkpoint, ParkedStream
+from . import parking, partitions
+from .checkpoints import StaleCheckpoint, checkpoint_advance, checkpoint_keys, checkpoint_lock
+from .models import Checkpoint
 from .parking import Failure, StreamFailed
 from .projectors import PROJECTORS, HandlerFailed, Projector, Recorded
 from .snapshots import apply_with_snapshots
 
 READ_DB = "read"
+Key = tuple[int, int]
+logger = logging.getLogger(__name__)
 # Trouble with the connection or a lock, not with the data: retried as a whole.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 backoff_seconds = parking.backoff_seconds
@@ -37,10 +37,6 @@ backoff_seconds = parking.backoff_seconds
 
 class UnknownProjection(LookupError):
     """No projection has that name."""
-
-
-class StaleCheckpoint(Exception):
-    """The checkpoint moved under a runner: its work is stale and was rolled back."""
 
 
 class BatchRefused(Exception):
@@ -58,12 +54,6 @@ def projection_names(names: list[str] | None = None) -> list[str]:
     if unknown:
         raise UnknownProjection(f"Unknown projection(s): {', '.join(unknown)}.")
     return list(names) if names else list(PROJECTORS)
-
-
-def checkpoint_keys() -> dict[str, tuple[int, int]]:
-    """Return {projection: feed key} of the projections that have a live read model."""
-    found = Checkpoint.objects.using(READ_DB).values_list("name", "tx_id", "position")
-    return {name: (tx_id, position) for name, tx_id, position in found}
 
 
 def projections_behind(position: int | None = None) -> list[str]:
@@ -101,172 +91,156 @@ def projection_apply(
         raise StreamFailed(Failure(events[exc.index], exc.error)) from exc.error
 
 
-def projection_catch_up(name: str, *, batch_size: int | None = None, force: bool = False) -> int:
+def projection_catch_up(
+    name: str, *, batch_size: int | None = None, force: bool = False, partition: int | None = None
+) -> int:
     """Apply every event after the checkpoint, batch by batch; return how many were read.
 
     A projection that has never been built (no checkpoint) is built first, in place,
-    by `rebuilds.projection_build`. `force` also retries its parked streams now.
+    by `rebuilds.projection_build`. `force` also retries its parked streams now. A
+    partitioned projection catches up the given partition (if another runner holds it,
+    that runner looks again once it lets go), or each in turn.
     """
     projector = PROJECTORS[projection_names([name])[0]]
     if not Checkpoint.objects.using(READ_DB).filter(name=name).exists():
         from .rebuilds import projection_build  # it runs batches through this module
 
         return projection_build(name, batch_size=batch_size)
-    if force:
-        parked_retry(name, force=True)
     size = batch_size or settings.ORDINAL_PROJECTION_BATCH_SIZE
+    count = partitions.partition_count()
+    if not partitions.layout_matches(name, count):
+        partitions_relayout(projector, count, size)
+    if force:
+        from .retries import parked_retry  # it takes the checkpoint lock as runners do
+
+        parked_retry(name, force=True)
+    if count == 1:
+        return _catch_up(projector, size)
+    chosen = range(count) if partition is None else [partition % count]
+    return sum(_catch_up(projector, size, (p, count)) for p in chosen)
+
+
+Part = tuple[int, int]  # (partition, partitions)
+
+
+def _catch_up(
+    projector: type[Projector], size: int, part: Part | None = None, upto: Key | None = None
+) -> int:
     done, step = 0, size
     while True:
         try:
-            count = _batch_run(projector, step)
+            batch = _batch_run(projector, step, part, upto)
         except BatchRefused as refused:
             # The database refused a row: bisect the refused range to find which one.
             # Halving keeps the batch runs logarithmic in the batch size, and the good
             # events before the culprit commit on the way.
             step = max(1, refused.size // 2)
             continue
-        done += count
-        if count < step:
-            return done  # a short batch: the log's head was reached when it was read
+        if batch is None:
+            return done  # another runner holds the partition; it looks again after
+        done += batch.read
+        # The head was reached when the batch was read. A partition's runner reads once
+        # more after letting go, for events whose nudge found the partition busy.
+        if batch.complete and (part is None or not batch.read):
+            return done
         if step == 1:
             step = size  # the culprit is parked: full batches again (another is bisected anew)
 
 
-def _batch_run(projector: type[Projector], size: int) -> int:
-    """Apply up to `size` events after the checkpoint; return how many were read."""
+class Batch(NamedTuple):
+    read: int  # events applied (or parked)
+    complete: bool  # the feed (the partition's) was read to its end
+
+
+def _batch_run(
+    projector: type[Projector], size: int, part: Part | None, upto: Key | None
+) -> Batch | None:
+    """Apply up to `size` events after the checkpoint (None: the partition is leased)."""
     failures: list[Failure] = []
     while True:
         try:
-            return _batch_attempt(projector, size, failures)
+            return _batch_attempt(projector, size, failures, part, upto)
         except StreamFailed as failed:
             # Rolled back whole: the next attempt parks the stream and goes on without it.
             failures.append(failed.failure)
 
 
-def _batch_attempt(projector: type[Projector], size: int, failures: list[Failure]) -> int:
+def _batch_attempt(
+    projector: type[Projector],
+    size: int,
+    failures: list[Failure],
+    part: Part | None,
+    upto: Key | None,
+) -> Batch | None:
     name = projector.name
     with transaction.atomic(using=READ_DB):
-        checkpoint = checkpoint_lock(name)
+        if part is None:
+            mark = checkpoint_lock(name)
+            rows = store.read_feed(mark.key, size)
+            last, complete = rows[-1].feed_key if rows else mark.key, len(rows) < size
+        else:
+            if not partitions.checkpoint_share(name):
+                raise StaleCheckpoint(f"Projection {name} has no checkpoint any more.")
+            mark = partitions.partition_lease(name, *part)
+            if mark is None:
+                return None
+            page = store.read_partition(mark.key, size, *part, upto=upto)
+            rows, last, complete = page.events, page.through, page.complete
         for failure in failures:
             parking.park(name, failure)
-        rows = store.read_feed(checkpoint.key, size)
-        if not rows:
-            return 0
+        if not rows and last == mark.key:
+            return Batch(0, complete)
         try:
             # A savepoint, so a refused write leaves the transaction usable.
             with transaction.atomic(using=READ_DB):
-                projection_apply(projector(), rows)
+                # Partitions' runners lock the rows they change (others' streams add to
+                # them too); snapshots need the whole feed applied up to one key.
+                shared = part is not None
+                projection_apply(projector(lock_keys=shared), rows, snapshots=not shared)
         except TRANSIENT_ERRORS:
             raise  # the task retries the whole batch
         except DatabaseError as exc:
             if len(rows) > 1:
-                raise BatchRefused(len(rows), rows[-1].feed_key) from exc
+                raise BatchRefused(len(rows), last) from exc
             parking.park(name, Failure(rows[0], exc))
-        checkpoint_advance(checkpoint, rows[-1].feed_key)
-        return len(rows)
+        if part is None:
+            checkpoint_advance(mark, last)
+        else:
+            partitions.partition_advance(mark, last)
+        return Batch(len(rows), complete)
 
 
-@dataclass
-class RetryOutcome:
-    """What a retry of parked streams did."""
-
-    applied: list[UUID] = field(default_factory=list)  # streams applied and un-parked
-    failed: list[str] = field(default_factory=list)  # "stream: error" of those still parked
-
-    def summary(self) -> str:
-        text = f"{len(self.applied)} stream(s) applied"
-        if self.failed:
-            text += f", {len(self.failed)} still parked: " + "; ".join(self.failed[:5])
-        return text
-
-
-def parked_retry(
-    name: str, *, force: bool = False, stream_ids: Sequence[UUID] | None = None
-) -> RetryOutcome:
-    """Retry the projection's parked streams that are due (all, if forced), in stream order.
-
-    Under the checkpoint lock, each stream's parked events up to the checkpoint apply
-    in order; a stream that applies whole is un-parked (its later events flow with the
-    rest), one that fails again keeps the events before the failure and waits longer.
-    """
-    projector = PROJECTORS[projection_names([name])[0]]
-    outcome = RetryOutcome()
+def partitions_relayout(projector: type[Projector], count: int, size: int) -> None:
+    """Split the projection into `count` partitions (1: none), under its exclusive lock:
+    any old partitions are first brought to one key, from which the new ones start."""
+    name = projector.name
     with transaction.atomic(using=READ_DB):
-        checkpoint = checkpoint_lock(name, create=False)
-        if checkpoint is None:
-            return outcome
-        for parked in parking.parked_due(name, force=force):
-            if stream_ids is not None and parked.stream_id not in stream_ids:
-                continue
-            _parked_stream_retry(projector, parked, checkpoint.key, outcome)
-    return outcome
+        checkpoint = checkpoint_lock(name)
+        if partitions.layout_matches(name, count):
+            return  # another runner did it while this one waited for the lock
+        partitions_align(projector, checkpoint, size)
+        partitions.partitions_reset(name, checkpoint, count)
+        logger.info(
+            "Projection %s: %d partition(s) from position %d.", name, count, checkpoint.position
+        )
 
 
-def _parked_stream_retry(
-    projector: type[Projector], parked: ParkedStream, upto: tuple[int, int], outcome: RetryOutcome
-) -> None:
-    # A stream's positions grow with its versions; the checkpoint bounds it by feed key.
-    events = [
-        e
-        for e in store.read_stream(parked.stream_id)
-        if parked.position <= e.position and e.feed_key <= upto
-    ]
-    try:
-        with transaction.atomic(using=READ_DB):
-            _apply_stream(projector, events)
-    except (HandlerFailed, DatabaseError) as exc:
-        if isinstance(exc, TRANSIENT_ERRORS):
-            raise
-        index = exc.index if isinstance(exc, HandlerFailed) else 0
-        error = exc.error if isinstance(exc, HandlerFailed) else exc
-        if index:
-            with transaction.atomic(using=READ_DB):
-                _apply_stream(projector, events[:index])
-        parking.parked_failed_again(parked, Failure(events[index], error))
-        outcome.failed.append(f"{parked.stream_id}: {type(error).__name__}: {error}")
-        return
-    parked.delete()
-    outcome.applied.append(parked.stream_id)
-
-
-def _apply_stream(projector: type[Projector], events: Sequence[Recorded]) -> None:
-    # Late events of one stream: no projection snapshot is retaken for positions passed.
-    projector().apply(events)
-
-
-def checkpoint_lock(name: str, *, create: bool = True) -> Checkpoint | None:
-    """Lock the checkpoint row until the transaction ends: one runner per projection.
-
-    On PostgreSQL a second runner waits here, then reads the advanced position; on
-    SQLite the read DB's IMMEDIATE transactions already serialise runners.
-    """
-    query = Checkpoint.objects.using(READ_DB)
-    if connections[READ_DB].features.has_select_for_update:
-        query = query.select_for_update()
-    found = query.filter(name=name).first()
-    if found is None and create:
-        raise StaleCheckpoint(f"Projection {name} has no checkpoint any more.")
-    return found
-
-
-def checkpoint_create(name: str, key: tuple[int, int]) -> None:
-    """Record that the projection's live read model has reached the feed key (a build's end)."""
-    try:
-        with transaction.atomic(using=READ_DB):
-            Checkpoint.objects.using(READ_DB).create(
-                name=name, tx_id=key[0], position=key[1], updated_at=timezone.now()
-            )
-    except IntegrityError:
-        raise StaleCheckpoint(f"Projection {name} got a checkpoint meanwhile.") from None
-
-
-def checkpoint_advance(checkpoint: Checkpoint, key: tuple[int, int]) -> None:
-    """Move the checkpoint to a feed key from where this runner read it (compare-and-set)."""
-    moved = (
-        Checkpoint.objects.using(READ_DB)
-        .filter(name=checkpoint.name, tx_id=checkpoint.tx_id, position=checkpoint.position)
-        .update(tx_id=key[0], position=key[1], updated_at=timezone.now())
-    )
-    if moved != 1:
-        raise StaleCheckpoint(f"Checkpoint {checkpoint.name} moved from {checkpoint.position}.")
-    checkpoint.tx_id, checkpoint.position = key
+def partitions_align(
+    projector: type[Projector], checkpoint: Checkpoint, size: int | None = None
+) -> Key:
+    """Bring every partition of the projection to the furthest one's key, and its checkpoint
+    with them; return that key. Under the caller's exclusive lock on the checkpoint."""
+    rows = partitions.partitions_get(projector.name)
+    if not rows:
+        return checkpoint.key
+    top = max(row.key for row in rows)
+    for row in rows:
+        _catch_up(
+            projector,
+            size or settings.ORDINAL_PROJECTION_BATCH_SIZE,
+            (row.partition, row.partitions),
+            top,
+        )
+    if checkpoint.key != top:
+        checkpoint_advance(checkpoint, top)
+    return top

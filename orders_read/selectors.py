@@ -4,7 +4,7 @@ The read models are read on `query_db()`: inside a query, the database the query
 chose for it (a read replica, if there are any); elsewhere (the admin), the read database.
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +18,6 @@ from orders_write.repository import customer_stream_id
 
 from .filters import OrderFilters
 from .models import (
-    Checkpoint,
     CustomerSummary,
     DailySales,
     OrderView,
@@ -27,6 +26,7 @@ from .models import (
     Rebuild,
 )
 from .pagination import Page, keyset_page
+from .partitions import partitions_get, projection_keys
 from .personal import events_opened
 from .projectors import PROJECTORS
 from .rebuilds import rebuild_progress
@@ -131,11 +131,8 @@ def checkpoint_positions_get(*, names: tuple[str, ...]) -> dict[str, int]:
     """Return how far each named projection has got, in positions; one missing was never
     built. A projection at position p has applied every committed event at or below p
     (`store.position_applied` of its checkpoint's feed key)."""
-    found = Checkpoint.objects.using(query_db()).filter(name__in=names)
-    keys = {
-        name: (tx_id, position)
-        for name, tx_id, position in found.values_list("name", "tx_id", "position")
-    }
+    found = projection_keys(using=query_db())
+    keys = {name: key for name, key in found.items() if name in names}
     applied = {key: store.position_applied(key) for key in set(keys.values())}
     return {name: applied[key] for name, key in keys.items()}
 
@@ -157,21 +154,14 @@ def order_parked_get(*, order_id: UUID) -> bool:
 
 def projection_status_list() -> list[dict[str, Any]]:
     """Return each projection's position, lag, parked streams and any rebuild under way."""
-    checkpoints = Checkpoint.objects.using(query_db()).in_bulk(list(PROJECTORS))
+    checkpoints = projection_keys(using=query_db())
     parked = _parked_by_projection()
     builds = _latest_rebuilds()
     head, now = store.head_position(), timezone.now()
     statuses = []
     for name in PROJECTORS:
-        checkpoint = checkpoints.get(name) or Checkpoint(name=name)
-        tx_id, position = checkpoint.key
-        # Every committed event after the checkpoint's feed key: the feed's, and those a
-        # long transaction still holds back behind the horizon.
-        behind = Event.objects.using(WRITE_DB).filter(
-            Q(tx_id__gt=tx_id) | Q(tx_id=tx_id, position__gt=position)
-        )
-        oldest = behind.aggregate(at=Min("recorded_at"))["at"] if head else None
-        lag_events = behind.count() if oldest is not None else 0
+        key = checkpoints.get(name, (0, 0))
+        lag_events, oldest = _lag(key) if head else (0, None)
         count, newest = parked.get(name, (0, None))
         if name not in checkpoints and head:
             status = "building"
@@ -183,7 +173,7 @@ def projection_status_list() -> list[dict[str, Any]]:
         statuses.append(
             {
                 "name": name,
-                "position": store.position_applied(checkpoint.key),
+                "position": store.position_applied(key),
                 "head": head,
                 "lag_events": lag_events,
                 "lag_seconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
@@ -191,9 +181,32 @@ def projection_status_list() -> list[dict[str, Any]]:
                 "parked_streams": count,
                 "last_error": _error(newest),
                 "rebuild": rebuild_progress(build) if build is not None else None,
+                "partitions": _partitions(name, head) if head else [],
             }
         )
     return statuses
+
+
+def _lag(key: tuple[int, int]) -> tuple[int, datetime | None]:
+    """Return how many committed events stand after the feed key, and the oldest one's time:
+    the feed's, and those a long transaction still holds back behind the horizon."""
+    tx_id, position = key
+    behind = Event.objects.using(WRITE_DB).filter(
+        Q(tx_id__gt=tx_id) | Q(tx_id=tx_id, position__gt=position)
+    )
+    oldest = behind.aggregate(at=Min("recorded_at"))["at"]
+    return (behind.count() if oldest is not None else 0), oldest
+
+
+def _partitions(name: str, head: int) -> list[dict[str, Any]]:
+    """Return each partition's position and lag (events of every stream after its key)."""
+    found = []
+    for row in partitions_get(name, using=query_db()):
+        lag_events, _ = _lag(row.key)
+        found.append(
+            {"partition": row.partition, "position": row.position, "lag_events": lag_events}
+        )
+    return found
 
 
 def _parked_by_projection() -> dict[str, tuple[int, ParkedStream]]:

@@ -9,8 +9,9 @@ from django.utils import timezone
 
 from config.logging import correlation_id as current_correlation_id
 
-from . import rebuilds, runner
+from . import rebuilds, retries, runner
 from .models import ParkedStream
+from .partitions import partition_count
 
 logger = logging.getLogger(__name__)
 
@@ -28,15 +29,20 @@ MAX_RETRIES = 8
     max_retries=MAX_RETRIES,
 )
 def projection_catch_up(
-    self, name: str, force: bool = False, correlation_id: str | None = None
+    self,
+    name: str,
+    force: bool = False,
+    correlation_id: str | None = None,
+    partition: int | None = None,
 ) -> int:
-    """Catch one projection up to the head of the event log (building it if it never was).
+    """Catch one projection (or one partition of it) up to the head of the event log,
+    building it if it never was.
 
     `correlation_id` names the work that queued the task; `config.celery_app` logs the
     task's lines under it.
     """
     try:
-        done = runner.projection_catch_up(name, force=force)
+        done = runner.projection_catch_up(name, force=force, partition=partition)
     except TRANSIENT_ERRORS as exc:
         return _retry_later(self, f"Projection {name}", exc)
     logger.debug("Projection %s applied %d event(s).", name, done)
@@ -56,7 +62,7 @@ def projection_parked_retry(
 ) -> None:
     """Retry the projection's parked streams whose time has come (all of them if forced)."""
     try:
-        outcome = runner.parked_retry(name, force=force)
+        outcome = retries.parked_retry(name, force=force)
     except TRANSIENT_ERRORS as exc:
         return _retry_later(self, f"Parked streams of {name}", exc)
     if outcome.applied or outcome.failed:
@@ -114,7 +120,8 @@ def projections_catch_up(correlation_id: str | None = None, position: int | None
     task took it along), the others catch up here, one after another, so a burst of
     commands costs one catch-up, not one per command and projection; a projection that
     was never built gets a task of its own (a build is long). Each carries on the
-    correlation id: the command's that nudged, or the beat tick's.
+    correlation id: the command's that nudged, or the beat tick's. A partitioned
+    projection gets one task per partition instead, so several workers take part.
     """
     correlation = current_correlation_id.get()
     if position is None:
@@ -124,8 +131,8 @@ def projections_catch_up(correlation_id: str | None = None, position: int | None
     built = runner.checkpoint_keys()
     logger.debug("Nudge for position %d: %s behind.", position, ", ".join(behind) or "none")
     for name in behind:
-        if name not in built:
-            projection_catch_up.delay(name, correlation_id=correlation)
+        if name not in built or partition_count() > 1:
+            _catch_up_send(name, correlation)
             continue
         try:
             done = runner.projection_catch_up(name)
@@ -152,12 +159,22 @@ def _sweep(correlation: str | None) -> None:
     if behind:
         logger.info("Sweep: %s behind the head of the log; catching up.", ", ".join(behind))
     for name in behind:
-        projection_catch_up.delay(name, correlation_id=correlation)
+        _catch_up_send(name, correlation)
     for name in parked:
         projection_parked_retry.delay(name, correlation_id=correlation)
     for build in stale:
         logger.warning("Sweep: %s has not moved for a while; resuming it.", build)
         projection_rebuild_run.delay(build.pk, correlation_id=correlation)
+
+
+def _catch_up_send(name: str, correlation: str | None) -> None:
+    # One task per partition: as many workers as partitions take part.
+    count = partition_count()
+    if count == 1:
+        projection_catch_up.delay(name, correlation_id=correlation)
+        return
+    for partition in range(count):
+        projection_catch_up.delay(name, correlation_id=correlation, partition=partition)
 
 
 # After a failed publish, commands skip the broker for this long: each attempt costs

@@ -59,6 +59,24 @@ class RecordedEvent(NamedTuple):
 
 ROW_FIELDS = RecordedEvent._fields
 
+
+def stream_partition(stream_id: UUID, count: int) -> int:
+    """Return the partition of a stream among `count`: its id's last 32 bits modulo count.
+
+    Stream ids are random (uuid4) or hashes (uuid5), so their low bits spread evenly.
+    """
+    return (stream_id.int & 0xFFFFFFFF) % count
+
+
+class FeedPage(NamedTuple):
+    """A page of one partition's feed (`Recorder.read_partition`)."""
+
+    events: list[RecordedEvent]  # the partition's, in feed order
+    # Every feed event of the partition up to this key is in `events` or before the page.
+    through: tuple[int, int]
+    complete: bool  # the partition's feed was read to its end
+
+
 # The range of integers every recorder reads back exactly: orjson, which decodes the
 # PostgreSQL log, silently turns an integer beyond 64 bits into a float.
 INT_RANGE = range(-(2**63), 2**63)
@@ -179,6 +197,21 @@ class Recorder(ABC):
     ) -> list[RecordedEvent]:
         """Return up to `limit` committed events with feed keys after < key <= upto, in
         feed order (no horizon: for keys a reader has already passed, or a past instant)."""
+
+    def read_partition(
+        self,
+        after: tuple[int, int],
+        limit: int,
+        partition: int,
+        count: int,
+        upto: tuple[int, int] | None = None,
+    ) -> FeedPage:
+        """Return up to `limit` feed events after `after` (up to `upto`, if given) of the
+        streams in one partition of `count` (`stream_partition`), and how far they reach."""
+        found = self.read_feed(after, limit) if upto is None else self.read_keys(after, upto, limit)
+        mine = [e for e in found if stream_partition(e.stream_id, count) == partition]
+        through = found[-1].feed_key if found else after
+        return FeedPage(mine, through, len(found) < limit)
 
     def feed_key_of(self, position: int) -> tuple[int, int] | None:
         """Return the feed key of the committed event at `position`, or None."""

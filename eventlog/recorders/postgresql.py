@@ -39,8 +39,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections
 
 from ..models import Event
-from .base import RecordedEvent, Recorder
+from .base import FeedPage, RecordedEvent, Recorder
 
+# `stream_partition` in SQL: the stream id's last 32 bits.
+STREAM_LOW_BITS = (
+    "((get_byte(uuid_send(stream_id), 12)::bigint << 24) | (get_byte(uuid_send(stream_id), 13) "
+    "<< 16) | (get_byte(uuid_send(stream_id), 14) << 8) | get_byte(uuid_send(stream_id), 15))"
+)
 COLUMNS = (
     "position, stream_type, stream_id, version, type, data::text, {meta}, recorded_at, "
     "schema_version, tx_id"
@@ -153,6 +158,38 @@ class PostgreSQLRecorder(Recorder):
             [*after, *upto, limit],
             False,
         )
+
+    def read_partition(
+        self,
+        after: tuple[int, int],
+        limit: int,
+        partition: int,
+        count: int,
+        upto: tuple[int, int] | None = None,
+    ) -> FeedPage:
+        # The feed's end first, then the partition's events up to it: every event at or
+        # before a key the feed has reached is committed for good, so the second read
+        # needs no horizon, and the other partitions' rows are filtered out in SQL.
+        if upto is None:
+            with self._server_cursor() as cursor:
+                cursor.execute(
+                    f"SELECT tx_id, position FROM {Event._meta.db_table} "
+                    f"WHERE tx_id < {HORIZON_SQL} ORDER BY tx_id DESC, position DESC LIMIT 1",
+                    [],
+                )
+                end = cursor.fetchone()
+            if end is None or tuple(end) <= after:
+                return FeedPage([], after, True)
+            upto = tuple(end)
+        mine = self._rows(
+            "WHERE (tx_id, position) > (%s, %s) AND (tx_id, position) <= (%s, %s) "
+            f"AND {STREAM_LOW_BITS} %% %s = %s ORDER BY tx_id, position LIMIT %s",
+            [*after, *upto, count, partition, limit],
+            False,
+        )
+        if len(mine) < limit:
+            return FeedPage(mine, upto, True)
+        return FeedPage(mine, mine[-1].feed_key, False)
 
     def horizon_holder(self) -> dict | None:
         """Return the oldest transaction of this database that keeps committed events out

@@ -17,7 +17,7 @@ from django.utils.html import format_html
 
 from eventlog import store
 
-from .. import rebuilds, runner, tasks
+from .. import rebuilds, retries, runner, tasks
 from ..models import Checkpoint, ParkedStream, Rebuild
 from ..selectors import projection_status_list
 from .base import StaffReadOnlyAdmin
@@ -179,7 +179,7 @@ class ParkedStreamAdmin(StaffReadOnlyAdmin):
             by_projection.setdefault(parked.projection, []).append(parked.stream_id)
         for name, streams in by_projection.items():
             try:
-                outcome = runner.parked_retry(name, force=True, stream_ids=streams)
+                outcome = retries.parked_retry(name, force=True, stream_ids=streams)
             except BUSY as exc:
                 self.message_user(request, f"{name}: not done, try again ({exc})", messages.WARNING)
                 continue

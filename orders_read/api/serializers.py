@@ -246,6 +246,14 @@ class RebuildProgressOutput(serializers.Serializer):
     result = serializers.CharField()
 
 
+class PartitionStatusOutput(serializers.Serializer):
+    partition = serializers.IntegerField(help_text="From 0.")
+    position = serializers.IntegerField(help_text="The position of its checkpoint's event.")
+    lag_events = serializers.IntegerField(
+        help_text="Committed events after its checkpoint (its streams' and the others')."
+    )
+
+
 class ProjectionStatusOutput(serializers.Serializer):
     name = serializers.CharField()
     position = serializers.IntegerField()
@@ -256,3 +264,6 @@ class ProjectionStatusOutput(serializers.Serializer):
     parked_streams = serializers.IntegerField()
     last_error = ProjectionErrorOutput(allow_null=True)
     rebuild = RebuildProgressOutput(allow_null=True)
+    partitions = PartitionStatusOutput(
+        many=True, help_text="Each partition (ORDINAL_PROJECTION_PARTITIONS > 1); else empty."
+    )

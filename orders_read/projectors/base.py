@@ -6,13 +6,15 @@ from decimal import Decimal
 from itertools import islice
 from typing import Any, ClassVar
 
-from django.db import models
+from django.db import connections, models
 
 from eventlog.personal import DataKeys, NoDataKeys, Opener
 from eventlog.store import RecordedEvent as Recorded
 from orders_write.domain.events import UnknownSchemaVersion, personal_fields, schema_versions
 from orders_write.domain.upcasting import upcast
 
+from .locks import keys_lock
+from .merge import copied, merge_write
 from .upsert import upsert
 
 READ_DB = "read"
@@ -59,6 +61,10 @@ class Projector:
     # redacted once the customer is forgotten) before the handlers see the events; other
     # projectors see them sealed and never ask for a data key.
     reads_personal_data: ClassVar[bool] = False
+    # How a partition's runner merges its changes into rows other partitions change too
+    # ({column: "add" | "add_map" | "max"}, `orders_read.projectors.merge`); without
+    # merges it locks the keys of the rows a batch changes for the whole batch instead.
+    merges: ClassVar[dict[str, str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -73,6 +79,7 @@ class Projector:
         model: type[models.Model] | None = None,
         label: str | None = None,
         data_keys: DataKeys | NoDataKeys | None = None,
+        lock_keys: bool = False,
     ) -> None:
         # A new generation of the read model (a rebuild) is another table, and records
         # its snapshots and parked streams under another label.
@@ -83,11 +90,22 @@ class Projector:
         self.rows: dict[Hashable, dict[str, Any]] = {}
         self.changed: set[Hashable] = set()
         self.complete = complete
+        # Runners of other partitions change rows too: merge into them (PostgreSQL), or
+        # lock the keys of the rows a batch changes first (`orders_read.projectors.locks`).
+        self.lock_keys = lock_keys
+        self.merging = (
+            bool(lock_keys and self.merges) and connections[READ_DB].vendor == "postgresql"
+        )
+        self.before: dict[Hashable, dict[str, Any]] = {}  # rows as read, when merging
         self._handle = {kind: getattr(self, method) for kind, method in self.handlers.items()}
 
     def keys(self, event: Recorded) -> Iterable[Hashable]:
         """Return the primary keys of the rows the event touches."""
         raise NotImplementedError
+
+    def keys_to_lock_first(self, events: Sequence[Recorded]) -> Iterable[Hashable]:
+        """Return keys to lock before `keys` is asked (it may read the table): none here."""
+        return ()
 
     def apply(self, events: Sequence[Recorded], *, save: bool = True) -> None:
         """Apply a batch of events; raise HandlerFailed before writing anything.
@@ -99,14 +117,19 @@ class Projector:
         in log order.
         """
         handle, current = self._handle, schema_versions()  # once per batch, not per event
-        personal = personal_fields() if self.reads_personal_data else {}
-        opener = Opener(events, personal, self.data_keys) if personal else None
         stop, failure = len(events), None
         if not self.complete:
+            if self.lock_keys:
+                keys_lock(self.label, "first", self.keys_to_lock_first(events))
             wanted, failure = self._keys_of(events, current)
+            if self.lock_keys and not self.merging:
+                keys_lock(self.label, "row", wanted)
             self.load(wanted - self.rows.keys())
             if failure is not None:
                 stop = failure.index  # the events before it may fail first, in a handler
+        # Opened after the locks: a key destroyed by then reads as forgotten.
+        personal = personal_fields() if self.reads_personal_data else {}
+        opener = Opener(events, personal, self.data_keys) if personal else None
         # One pass, every name local: this loop runs once per event and projection.
         for index, event in enumerate(islice(events, stop)):
             kind = event.type
@@ -148,13 +171,20 @@ class Projector:
         pk = self.model._meta.pk.attname
         found = self.model.objects.using(READ_DB).filter(pk__in=keys).values()
         self.rows.update((row[pk], row) for row in found)
+        if self.merging:
+            self.before.update((row[pk], copied(row, self.merges)) for row in found)
 
     def save(self) -> None:
         """Write every changed row in one bulk upsert."""
         if not self.changed:
             return
         # In key order, so concurrent writers of one table take row locks alike.
-        upsert(self.model, [self.rows[key] for key in sorted(self.changed, key=str)])
+        keys = sorted(self.changed, key=str)
+        if self.merging:
+            changes = [(self.before.get(key), self.rows[key]) for key in keys]
+            merge_write(self.model, self.merges, changes)
+        else:
+            upsert(self.model, [self.rows[key] for key in keys])
         self.changed.clear()
 
     def forget(self) -> None:

@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from ..models import CustomerSummary
 from .base import CHANGED_ROWS, Projector, Recorded, add_money, money
+from .merge import ADD, ADD_MAP, MAX
 
 
 class CustomerSummaryProjector(Projector):
@@ -11,6 +12,12 @@ class CustomerSummaryProjector(Projector):
 
     name = "customer_summary"
     model = CustomerSummary
+    merges = {
+        "orders_count": ADD,
+        "open_orders": ADD,
+        "totals": ADD_MAP,
+        "last_order_at": MAX,
+    }
     snapshot_rows = CHANGED_ROWS
 
     def keys(self, event: Recorded) -> Iterable[str]:

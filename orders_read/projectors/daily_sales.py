@@ -6,6 +6,7 @@ from typing import Any
 
 from ..models import DailySales
 from .base import Projector, Recorded, money
+from .merge import ADD
 
 
 def day_and_currency(event: Recorded) -> tuple[date, str]:
@@ -31,6 +32,7 @@ class DailySalesProjector(Projector):
 
     name = "daily_sales"
     model = DailySales
+    merges = {"orders_placed": ADD, "orders_cancelled": ADD, "revenue": ADD}
 
     def keys(self, event: Recorded) -> Iterable[str]:
         return (day_key(*day_and_currency(event)),)

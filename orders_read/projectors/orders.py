@@ -1,6 +1,6 @@
 """Project order events into OrderView: one row per order, as the API shows it."""
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -29,6 +29,12 @@ class OrderViewProjector(Projector):
         if event.type == "CustomerForgotten":
             return self._orders_of(event.data["customer_id"])
         return (event.stream_id,)
+
+    def keys_to_lock_first(self, events: Sequence[Recorded]) -> Iterable[str]:
+        # A customer's forgetting and their orders' placing take turns: whichever comes
+        # second sees the first's rows (to redact) or its destroyed key (to open).
+        kinds = ("OrderPlaced", "CustomerForgotten")
+        return {e.data.get("customer_id") for e in events if e.type in kinds} - {None}
 
     def _orders_of(self, customer_id: str) -> set[UUID]:
         """Return the ids of the customer's orders: those held in memory and in the table."""

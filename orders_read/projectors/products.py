@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from ..models import ProductSales
 from .base import ALL_ROWS, Projector, Recorded, add_money, money
+from .merge import ADD, ADD_MAP
 
 
 class ProductSalesProjector(Projector):
@@ -12,6 +13,7 @@ class ProductSalesProjector(Projector):
 
     name = "product_sales"
     model = ProductSales
+    merges = {"units_sold": ADD, "orders_count": ADD, "revenue": ADD_MAP}
     snapshot_rows = ALL_ROWS
 
     def keys(self, event: Recorded) -> Iterable[str]:

@@ -21,31 +21,37 @@ READ_DB = "read"
 COPY_FROM_ROWS = 200
 
 
-def upsert(model: type[models.Model], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert or overwrite `rows` (every concrete field present) in the model's table."""
+def upsert(
+    model: type[models.Model], rows: Sequence[dict[str, Any]], *, on_conflict: str | None = None
+) -> None:
+    """Insert or overwrite `rows` (every concrete field present) in the model's table
+    (or do `on_conflict` where a row exists)."""
     if not rows:
         return
     connection = connections[READ_DB]
     table = _Table.of(model)
+    on_conflict = on_conflict or table.on_conflict
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(rows) >= COPY_FROM_ROWS:
-            _copy_upsert(cursor, table, rows, connection)
+            _copy_upsert(cursor, table, rows, connection, on_conflict)
         elif connection.vendor == "postgresql":
             values = ", ".join([table.row_placeholder] * len(rows))
             cursor.execute(
-                f"INSERT INTO {table.name} ({table.columns}) VALUES {values} {table.on_conflict}",
+                f"INSERT INTO {table.name} ({table.columns}) VALUES {values} {on_conflict}",
                 [value for row in rows for value in table.values(row)],
             )
         else:
             # Any other backend: one statement per row, adapted by the fields themselves.
             cursor.executemany(
                 f"INSERT INTO {table.name} ({table.columns}) VALUES {table.row_placeholder} "
-                f"{table.on_conflict}",
+                f"{on_conflict}",
                 [table.prepared(row, connection) for row in rows],
             )
 
 
-def _copy_upsert(cursor, table: "_Table", rows: Sequence[dict[str, Any]], connection) -> None:
+def _copy_upsert(
+    cursor, table: "_Table", rows: Sequence[dict[str, Any]], connection, on_conflict: str
+) -> None:
     staging = f"staging_{table.plain_name}"
     # A temporary table lives as long as the connection; its rows only until the insert.
     cursor.execute(
@@ -69,7 +75,7 @@ def _copy_upsert(cursor, table: "_Table", rows: Sequence[dict[str, Any]], connec
                 copy.write_row(table.values(row))
     cursor.execute(
         f"INSERT INTO {table.name} ({table.columns}) SELECT {table.columns} FROM {staging} "
-        f"{table.on_conflict}; TRUNCATE {staging}"
+        f"{on_conflict}; TRUNCATE {staging}"
     )
 
 

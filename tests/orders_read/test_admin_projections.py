@@ -6,6 +6,7 @@ from django.db import OperationalError
 from eventlog import store
 from orders_read import rebuilds
 from orders_read.models import OrderView, ParkedStream, ProductSales, Rebuild
+from orders_read.projectors import PROJECTORS
 from orders_read.projectors.products import ProductSalesProjector
 
 from .admin_helpers import PROJECTIONS, logged_in, messages_of
@@ -188,3 +189,12 @@ def test_a_lost_lock_or_connection_says_try_again(console, monkeypatch):
     monkeypatch.setattr(rebuilds, "rebuild_request", busy)
     [message] = console("rebuild", "order_view")
     assert message == "order_view: not done, try again (OperationalError: could not obtain lock)"
+
+
+def test_the_console_shows_each_partition_of_a_partitioned_projection(console, settings):
+    settings.ORDINAL_PROJECTION_PARTITIONS = 3
+    catch_up()
+    place("alice")
+    html = console.page()
+    assert html.count('class="partitions"') == len(PROJECTORS)
+    assert "#0: " in html and "#2: " in html and "#3: " not in html

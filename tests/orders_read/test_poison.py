@@ -9,7 +9,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from eventlog import store
-from orders_read import rebuilds, runner, tasks
+from orders_read import rebuilds, retries, runner, tasks
 from orders_read.models import CustomerSummary, OrderView, ParkedStream, ProductSales
 from orders_read.projectors.customers import CustomerSummaryProjector
 from orders_read.projectors.orders import OrderViewProjector
@@ -78,11 +78,11 @@ def test_a_parked_stream_is_retried_with_backoff_never_skipped(poison, no_nudge)
     catch_up()
     assert poison.calls == 1
     # Before the retry time, a retry that is not forced leaves it alone...
-    assert runner.parked_retry("product_sales").applied == []
+    assert retries.parked_retry("product_sales").applied == []
     assert poison.calls == 1
     # ...after it, it is tried again, and the wait grows.
     ParkedStream.objects.using("read").update(retry_at=timezone.now() - timedelta(seconds=1))
-    outcome = runner.parked_retry("product_sales")
+    outcome = retries.parked_retry("product_sales")
     assert outcome.applied == [] and len(outcome.failed) == 1
     again = parked()
     assert again.attempts == 2 and again.stream_id == order_id
@@ -104,7 +104,7 @@ def test_once_fixed_a_retry_applies_the_parked_events_in_order_and_equals_a_rebu
     assert ParkedStream.objects.using("read").count() == 2
 
     poison.cured = True  # the corrected handler is deployed
-    outcome = runner.parked_retry("product_sales", force=True)
+    outcome = retries.parked_retry("product_sales", force=True)
 
     assert len(outcome.applied) == 2 and outcome.failed == []
     assert not ParkedStream.objects.using("read").exists()
@@ -189,7 +189,7 @@ def test_rebuild_and_verify_park_the_same_streams(poison, no_nudge):
     assert ParkedStream.objects.using("read").count() == 1
     assert rebuilds.projection_verify("product_sales").matches
     poison.cured = True
-    runner.parked_retry("product_sales", force=True)
+    retries.parked_retry("product_sales", force=True)
     assert ProductSales.objects.using("read").get(sku="BAD").units_sold == 1
 
 

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from orders_read import runner
+from orders_read import retries, runner
 from orders_read.models import ParkedStream
 
 
@@ -22,7 +22,7 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         still = 0
         for name in names:
-            outcome = runner.parked_retry(name, force=True)
+            outcome = retries.parked_retry(name, force=True)
             self.stdout.write(f"{name}: {outcome.summary()}")
             still += len(outcome.failed)
         left = ParkedStream.objects.using(runner.READ_DB).filter(projection__in=names).count()
