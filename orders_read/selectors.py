@@ -4,6 +4,7 @@ The read models are read on `query_db()`: inside a query, the database the query
 chose for it (a read replica, if there are any); elsewhere (the admin), the read database.
 """
 
+from collections import Counter
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -26,7 +27,7 @@ from .models import (
     Rebuild,
 )
 from .pagination import Page, keyset_page
-from .partitions import partitions_get, projection_keys
+from .partitions import partition_of, partitions_get, projection_keys
 from .personal import events_opened
 from .projectors import PROJECTORS
 from .rebuilds import rebuild_progress
@@ -201,10 +202,17 @@ def _lag(key: tuple[int, int]) -> tuple[int, datetime | None]:
 def _partitions(name: str, head: int) -> list[dict[str, Any]]:
     """Return each partition's position and lag (events of every stream after its key)."""
     found = []
+    now = timezone.now()
     for row in partitions_get(name, using=query_db()):
-        lag_events, _ = _lag(row.key)
+        lag_events, oldest = _lag(row.key)
         found.append(
-            {"partition": row.partition, "position": row.position, "lag_events": lag_events}
+            {
+                "partition": row.partition,
+                "partitions": row.partitions,
+                "position": row.position,
+                "lag_events": lag_events,
+                "lag_seconds": round((now - oldest).total_seconds(), 3) if oldest else 0.0,
+            }
         )
     return found
 
@@ -246,16 +254,26 @@ def projection_lag_list() -> list[dict[str, Any]]:
 
     Each row: `projection`, `partition` (a string), `position`, `lag_events` (committed
     events not applied yet), `lag_seconds` (age of the oldest of them), `parked_streams`.
-    What /metrics exposes; a projection has the one partition "0" until it is split.
+    What /metrics exposes; a projection not split (ORDINAL_PROJECTION_PARTITIONS = 1) has
+    the one partition "0". A partition's lag counts every stream's events after its key.
     """
-    return [
-        {
-            "projection": status["name"],
-            "partition": "0",
-            "position": status["position"],
-            "lag_events": status["lag_events"],
-            "lag_seconds": status["lag_seconds"],
-            "parked_streams": status["parked_streams"],
-        }
-        for status in projection_status_list()
-    ]
+    rows = []
+    for status in projection_status_list():
+        name = status["name"]
+        if not status["partitions"]:
+            rows.append({"projection": name, "partition": "0", **_gauges(status)})
+            continue
+        count = status["partitions"][0]["partitions"]
+        parked = ParkedStream.objects.using(query_db()).filter(projection=name)
+        streams = parked.values_list("stream_id", flat=True)
+        per_partition = Counter(partition_of(stream_id, count) for stream_id in streams)
+        for part in status["partitions"]:
+            number = part["partition"]
+            gauges = {**_gauges(part), "parked_streams": per_partition[number]}
+            rows.append({"projection": name, "partition": str(number), **gauges})
+    return rows
+
+
+def _gauges(status: dict[str, Any]) -> dict[str, Any]:
+    keys = ("position", "lag_events", "lag_seconds", "parked_streams")
+    return {key: status[key] for key in keys if key in status}

@@ -249,9 +249,11 @@ class RebuildProgressOutput(serializers.Serializer):
 class PartitionStatusOutput(serializers.Serializer):
     partition = serializers.IntegerField(help_text="From 0.")
     position = serializers.IntegerField(help_text="The position of its checkpoint's event.")
+    partitions = serializers.IntegerField(help_text="How many the projection is split into.")
     lag_events = serializers.IntegerField(
         help_text="Committed events after its checkpoint (its streams' and the others')."
     )
+    lag_seconds = serializers.FloatField(help_text="Age of the oldest of them.")
 
 
 class ProjectionStatusOutput(serializers.Serializer):

@@ -125,6 +125,43 @@ def test_projection_gauges_follow_the_log_a_catch_up_and_a_parked_stream(
     assert moved(behind, caught_up, "ordinal_celery_tasks_total", **succeeded) == 1
 
 
+def test_a_partitioned_projection_has_gauges_per_partition(
+    alice_client, scrape, monkeypatch, no_nudge, settings
+):
+    from orders_read import partitions, runner
+    from orders_read.retries import parked_retry
+
+    settings.ORDINAL_PROJECTION_PARTITIONS = 3
+    for name in runner.projection_names():
+        runner.projection_catch_up(name)  # split at the start
+    original = ProductSalesProjector.on_order_placed
+
+    def on_order_placed(self, event):
+        if any(item["sku"] == "BAD" for item in event.data["items"]):
+            raise ValueError("cannot project SKU BAD")
+        original(self, event)
+
+    monkeypatch.setattr(ProductSalesProjector, "on_order_placed", on_order_placed)
+    place(alice_client, items=[{"sku": "BAD", "quantity": 1, "unit_price": "1.00"}])
+    bad = store.read_all()[-1].stream_id
+    mine = partitions.partition_of(bad, 3)
+    runner.projection_catch_up("product_sales", partition=mine)
+    assert parked_retry("product_sales", force=True).failed
+
+    samples = scrape()
+    for p in range(3):
+        sales = {"projection": "product_sales", "partition": str(p)}
+        lag = value(samples, "ordinal_projection_lag_events", **sales)
+        parked = value(samples, "ordinal_projection_parked_streams", **sales)
+        assert (lag, parked) == ((0, 1) if p == mine else (1, 0)), p
+    assert (
+        value(
+            samples, "ordinal_projection_position", projection="product_sales", partition=str(mine)
+        )
+        == store.head_position()
+    )
+
+
 @shared_task(name="tests.metrics.flaky", bind=True, max_retries=1)
 def flaky(self, fail_for_good: bool) -> None:
     if fail_for_good:
