@@ -81,14 +81,13 @@ class CommandRunner:
             logger.warning("Command %s: another runner took it over; this one gave up.", command_id)
             return None
         except TRANSIENT_ERRORS as exc:
-            if token < self.attempts:
-                self._release(command_id, token)
-                raise RetryLater(f"Command {command_id}: {type(exc).__name__}: {exc}") from exc
-            self._failed(command_id, token, exc)
-            return InboxCommand.FAILED
+            if token >= self.attempts:
+                return self._failed(command_id, token, exc)
+            if not self._release(command_id, token):
+                return None  # taken over meanwhile: its new runner goes on
+            raise RetryLater(f"Command {command_id}: {type(exc).__name__}: {exc}") from exc
         except Exception as exc:
-            self._failed(command_id, token, exc)
-            return InboxCommand.FAILED
+            return self._failed(command_id, token, exc)
         return InboxCommand.SUCCEEDED
 
     def take(self, command_id: UUID) -> InboxCommand | None:
@@ -121,21 +120,24 @@ class CommandRunner:
         if not done:
             raise LeaseLost()
 
-    def _failed(self, command_id: UUID, token: int, exc: Exception) -> None:
+    def _failed(self, command_id: UUID, token: int, exc: Exception) -> str | None:
+        """Store the refusal as the outcome; return "failed" (None if taken over)."""
         problem = self.problem_of(exc)
         if problem["status"] >= 500:
             logger.error("Command %s failed unexpectedly.", command_id, exc_info=exc)
         with transaction.atomic(using=WRITE_DB):
-            self._mine(command_id, token).update(
+            done = self._mine(command_id, token).update(
                 status=InboxCommand.FAILED, problem=problem, finished_at=timezone.now()
             )
+        return InboxCommand.FAILED if done else None
 
-    def _release(self, command_id: UUID, token: int) -> None:
+    def _release(self, command_id: UUID, token: int) -> bool:
+        """Queue the entry again for a later attempt; False if it is no longer ours."""
         try:
             with transaction.atomic(using=WRITE_DB):
-                self._mine(command_id, token).update(status=InboxCommand.QUEUED)
+                return bool(self._mine(command_id, token).update(status=InboxCommand.QUEUED))
         except TRANSIENT_ERRORS:
-            pass  # still running: once its lease is over, the sweep sends it again
+            return True  # still running: once its lease is over, the sweep sends it again
 
 
 def _context(entry: InboxCommand) -> Context:
