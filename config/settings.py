@@ -348,6 +348,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
 }
 CELERY_TIMEZONE = "UTC"
+# The queue web, beat and workers share: deployments (or test runs) sharing one broker
+# keep apart by naming their own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # JSON lines in production, readable lines in development; both carry the correlation id.
 # Web (gunicorn too, config.gunicorn_logging), worker and beat all log through this.
