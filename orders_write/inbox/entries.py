@@ -63,17 +63,18 @@ def command_accept(
             created_at=now,
             sent_at=now,
         )
-        try:
-            with transaction.atomic(using=WRITE_DB):  # a savepoint: a twin may insert first
-                entry.save(using=WRITE_DB, force_insert=True)
-        except IntegrityError:
-            if key is None:
-                raise
-            # A concurrent request with the same key (PostgreSQL waited for it to commit).
-            earlier = _with_key(key.scope, key.key, key.fingerprint)
-            if earlier is None:
-                raise
-            return earlier
+        if key is None:
+            entry.save(using=WRITE_DB, force_insert=True)
+        else:
+            try:
+                with transaction.atomic(using=WRITE_DB):  # a savepoint: a twin may insert first
+                    entry.save(using=WRITE_DB, force_insert=True)
+            except IntegrityError:
+                # A concurrent request with the same key (PostgreSQL waited for its commit).
+                earlier = _with_key(key.scope, key.key, key.fingerprint)
+                if earlier is None:
+                    raise
+                return earlier
         transaction.on_commit(lambda: publish(command_id), using=WRITE_DB)
     return entry
 

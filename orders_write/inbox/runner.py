@@ -15,8 +15,7 @@ from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
-from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db import InterfaceError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from ..bus import CommandBus
@@ -31,6 +30,13 @@ logger = logging.getLogger(__name__)
 # Worth another attempt later: the database went away, or other commands kept winning
 # the order's next version.
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConcurrentModification)
+# Free to take: queued, or running past its lease (its runner died, or stalls: the fence
+# keeps a stalled one from committing).
+TAKE = (
+    "UPDATE {} SET status = 'running', started_at = %s, attempts = attempts + 1 "
+    "WHERE command_id = %s AND (status = 'queued' OR (status = 'running' AND started_at < %s)) "
+    "RETURNING *"
+)
 
 
 class LeaseLost(Exception):
@@ -92,18 +98,19 @@ class CommandRunner:
 
     def take(self, command_id: UUID) -> InboxCommand | None:
         """Mark the entry running and count the attempt, if it is free; else None."""
+        connection = connections[WRITE_DB]
         now = timezone.now()
-        free = Q(status=InboxCommand.QUEUED) | Q(
-            status=InboxCommand.RUNNING, started_at__lt=now - self.lease
-        )
-        rows = InboxCommand.objects.using(WRITE_DB).filter(command_id=command_id)
-        with transaction.atomic(using=WRITE_DB):
-            # One statement: of two runners, the second waits for the first's commit (on
-            # PostgreSQL) and then finds the entry no longer free.
-            taken = rows.filter(free).update(
-                status=InboxCommand.RUNNING, started_at=now, attempts=F("attempts") + 1
-            )
-            return rows.get() if taken else None
+        fields = InboxCommand._meta
+        params = [
+            fields.get_field("started_at").get_db_prep_value(now, connection),
+            fields.pk.get_db_prep_value(command_id, connection),
+            fields.get_field("started_at").get_db_prep_value(now - self.lease, connection),
+        ]
+        # One statement, which returns the row it took (one round trip, as each command
+        # pays it): of two runners, the second waits for the first's commit (on
+        # PostgreSQL) and then finds the entry no longer free.
+        taken = list(InboxCommand.objects.using(WRITE_DB).raw(TAKE.format(fields.db_table), params))
+        return taken[0] if taken else None
 
     def _mine(self, command_id: UUID, token: int):
         return InboxCommand.objects.using(WRITE_DB).filter(
