@@ -1,6 +1,6 @@
 """Item 13: asynchronous commands (`Prefer: respond-async`) beside the synchronous POST.
 
-    python -m bench.async_commands [--runs 1] [--seconds 8] [--clients 4] [--rate 25]
+    python -m bench.async_commands [--runs 1] [--seconds 8] [--clients 4] [--rate 10]
         [--json results.json]
 
 On databases of its own (dropped after), with a gunicorn (2 sync workers) and a real
@@ -224,12 +224,35 @@ def rows(p: dict) -> list[tuple[str, str, str, str, str]]:
     ]
 
 
+def section(r: dict) -> str:
+    """The report's paragraph on item 13 (bench/report.py)."""
+    if "async_commands" not in r:
+        return ""
+    p = r["async_commands"]
+    return f"""
+## 13. Asynchronous commands
+
+`python -m bench.run --only async` ({p["setup"]}; `bench/async_commands.py`): POST
+/api/orders/ with `Prefer: respond-async` beside the synchronous POST, on databases of
+its own, with one gunicorn (2 sync workers) and one Celery worker (prefork, 2 processes)
+on Redis, all on the same machine. Burst: clients as fast as they can; the worker runs
+the accepted commands meanwhile, so the two compete for the same cores. Steady: a fixed
+rate below what the worker drains; "202 to succeeded" is from the inbox entry's
+creation (inside the POST) to its outcome's commit, by the inbox's own timestamps.
+An accepted command costs an insert into the inbox and a publish; running it costs the
+synchronous command's work plus taking the entry (one UPDATE ... RETURNING) and storing
+its outcome (one UPDATE in the command's own transaction), so a worker runs fewer
+commands per second than gunicorn answers synchronously: async commands absorb bursts,
+they do not add capacity; add workers for that.
+"""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.async_commands")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=25.0, help="commands/s of the steady load")
+    parser.add_argument("--rate", type=float, default=10.0, help="commands/s of the steady load")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     results = measure(args.runs, args.seconds, args.clients, args.rate)

@@ -1,6 +1,7 @@
 """DESIGN §13: each inbox entry runs exactly once, whatever the broker does; the sweep
 sends lost ones again; finished ones are kept 24 h, then purged."""
 
+import subprocess
 from datetime import timedelta
 
 import pytest
@@ -16,6 +17,7 @@ from orders_write.errors import ConcurrentModification
 from orders_write.inbox.runner import RetryLater
 from orders_write.models import InboxCommand
 from tests.conftest import postgres_only
+from tests.processes import PYTHON, child_env
 
 from .conftest import item, order_path, place_body, run_in_threads
 from .inbox_helpers import entry
@@ -164,10 +166,29 @@ def test_finished_entries_are_kept_24_hours_then_purged(queued, alice_client, se
     assert left == {queued.pk, waiting.pk}
 
 
-def test_the_purge_and_the_sweep_are_scheduled(settings):
-    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert {"orders_write.inbox_sweep", "orders_write.inbox_purge"} <= tasks
+def test_the_purge_runs_hourly_and_the_sweep_with_the_projections(settings):
+    schedule = {
+        entry["task"]: entry["schedule"] for entry in settings.CELERY_BEAT_SCHEDULE.values()
+    }
+    assert schedule["orders_write.inbox_purge"] == 3600
+    assert schedule["orders_write.inbox_sweep"] == settings.ORDINAL_SWEEP_SECONDS
     assert settings.ORDINAL_INBOX_KEEP_HOURS == 24
+
+
+def test_the_broker_queue_is_named_by_the_environment():
+    """Web, workers and beat read CELERY_TASK_DEFAULT_QUEUE (default: Celery's own)."""
+    script = "from config.celery_app import app; print(app.conf.task_default_queue)"
+    named = subprocess.run(
+        [PYTHON, "-c", script],
+        env=child_env(CELERY_TASK_DEFAULT_QUEUE="orders-eu"),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    default = subprocess.run(
+        [PYTHON, "-c", script], env=child_env(), capture_output=True, text=True, check=True
+    )
+    assert (named.stdout.strip(), default.stdout.strip()) == ("orders-eu", "celery")
 
 
 @postgres_only
