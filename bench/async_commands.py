@@ -1,6 +1,6 @@
 """Item 13: asynchronous commands (`Prefer: respond-async`) beside the synchronous POST.
 
-    python -m bench.async_commands [--runs 1] [--seconds 8] [--clients 4] [--rate 10]
+    python -m bench.async_commands [--runs 1] [--seconds 8] [--clients 4] [--rate 5]
         [--json results.json]
 
 On databases of its own (dropped after), with a gunicorn (2 sync workers) and a real
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--rate", type=float, default=10.0, help="commands/s of the steady load")
+    parser.add_argument("--rate", type=float, default=5.0, help="commands/s of the steady load")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     results = measure(args.runs, args.seconds, args.clients, args.rate)
