@@ -61,6 +61,10 @@ class CommandViewSet(CommandStatusQueries, ApiViewSet):
     lookup_value_converter = ANY_CASE_UUID
     command_get = staticmethod(command_get)
 
+    def check_query_parameters(self, request: Request) -> None:
+        """Refuse every query parameter (400 naming it), as the queries do."""
+        QueryParametersInput(data=request.query_params).is_valid(raise_exception=True)
+
 
 class ReportViewSet(ReportQueries, ApiViewSet):
     """Reports over every order, for staff."""

@@ -27,10 +27,12 @@ STATUS_RETRY_AFTER = OpenApiParameter(
 class CommandStatusQueries:
     """GET /api/commands/{command_id}/: queued, running, succeeded or failed.
 
-    The composed ViewSet sets `command_get` (the API's composition root does).
+    The composed ViewSet sets `command_get` and `check_query_parameters` (400 for a query
+    parameter it does not take, as every query answers; the API's composition root does).
     """
 
     command_get: Callable[..., InboxCommand | None]
+    check_query_parameters: Callable[[Request], None]
 
     @extend_schema(
         summary="The status of a command sent with Prefer: respond-async",
@@ -38,13 +40,15 @@ class CommandStatusQueries:
         "(with `Retry-After`), then `succeeded` with `order_id` (or `customer_id` for a "
         "forget), `version` and `position`, or `failed` with `problem`: the problem "
         "document the synchronous call would have answered. Kept at least "
-        "ORDINAL_INBOX_KEEP_HOURS (24 h) after it finished.",
+        "ORDINAL_INBOX_KEEP_HOURS (24 h) after it finished. A query parameter not listed "
+        "here is a 400 naming it (DRF's `format` aside).",
         parameters=[STATUS_RETRY_AFTER],
         responses={200: CommandStatusOutput, **problems(401, 403, 404, 429)},
         tags=["commands"],
     )
     def retrieve(self, request: Request, command_id: uuid.UUID) -> Response:
         """Return the command's status, and its outcome once it ran."""
+        self.check_query_parameters(request)
         user = request.user
         entry = self.command_get(command_id, user_id=str(user.pk), is_staff=user.is_staff)
         if entry is None:

@@ -194,6 +194,8 @@ def test_the_status_is_its_senders_and_staffs_only(
     assert_problem(anon_client.get(location), 401)
     assert_problem(alice_client.get(f"/api/commands/{uuid.uuid4()}/"), 404)
     assert_problem(alice_client.get("/api/commands/not-a-uuid/"), 404)
+    unknown = assert_problem(alice_client.get(location + "?min_position=3"), 400)
+    assert list(unknown["errors"]) == ["min_position"]
 
 
 def test_a_retry_with_the_same_idempotency_key_gets_the_same_command(
