@@ -10,7 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config import bootstrap
-from config.tasks import command_run
+from config.tasks import command_run, inbox_purge, inbox_sweep
 from eventlog.models import Event
 from orders_write.commands import PlaceOrder
 from orders_write.errors import ConcurrentModification
@@ -134,6 +134,21 @@ def test_a_transient_error_queues_the_entry_again(queued, monkeypatch, error):
     assert bootstrap.command_runner().run(queued.pk) == "succeeded"
 
 
+def test_in_a_request_a_transient_error_leaves_the_entry_to_the_sweep(queued, sent, settings):
+    """Eager (the embedded default): no retry inside the request; the entry is queued."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            "orders_write.bus.CommandBus.dispatch",
+            lambda *args, **kwargs: (_ for _ in ()).throw(OperationalError("gone")),
+        )
+        assert command_run.apply(args=[str(queued.pk)]).get() is None
+    queued.refresh_from_db()
+    assert queued.status == "queued"
+    aged(queued, seconds=settings.ORDINAL_INBOX_RESEND_SECONDS + 1)
+    assert inbox_sweep.apply().get() == 1  # the beat task sends it again
+    assert sent == [queued.pk]
+
+
 def test_after_its_last_attempt_a_transient_error_is_its_outcome(queued, monkeypatch, settings):
     settings.ORDINAL_INBOX_ATTEMPTS = 2
     runner = bootstrap.command_runner()
@@ -161,7 +176,7 @@ def test_finished_entries_are_kept_24_hours_then_purged(queued, alice_client, se
     InboxCommand.objects.filter(pk=waiting.pk).update(
         status="queued", finished_at=None, created_at=now - timedelta(days=3)
     )
-    assert bootstrap.commands_purge() == 1
+    assert inbox_purge.apply().get() == 1  # the beat task
     left = set(InboxCommand.objects.values_list("pk", flat=True))
     assert left == {queued.pk, waiting.pk}
 
