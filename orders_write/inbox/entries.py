@@ -3,7 +3,7 @@
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -77,11 +77,6 @@ def command_accept(
                 return earlier
         transaction.on_commit(lambda: publish(command_id), using=WRITE_DB)
     return entry
-
-
-def new_command_id() -> str:
-    """Return a fresh command id (it names the inbox entry and the events' causation)."""
-    return str(uuid4())
 
 
 def _with_key(scope: str, key: str, fingerprint: str) -> InboxCommand | None:
