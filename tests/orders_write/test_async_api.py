@@ -240,3 +240,16 @@ def test_the_embedded_default_runs_the_command_right_after_the_commit(
     response = post_async(alice_client, "/api/orders/", place_body())
     assert response.status_code == 202 and response.json()["status"] == "queued"
     assert status_of(alice_client, response).json()["status"] == "succeeded"
+
+
+def test_an_async_retry_of_a_synchronous_request_replays_its_outcome(
+    alice_client, sent, post_async
+):
+    key = {"HTTP_IDEMPOTENCY_KEY": "sync-then-async"}
+    synchronous = post(alice_client, "/api/orders/", place_body(), **key)
+    response = post_async(alice_client, "/api/orders/", place_body(), **key)
+    assert response.status_code == 202
+    with appends_nothing():
+        assert sent.run_all() == ["succeeded"]
+    outcome = status_of(alice_client, response).json()
+    assert {k: outcome[k] for k in ("order_id", "version", "position")} == synchronous.json()
