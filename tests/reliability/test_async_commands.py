@@ -2,12 +2,15 @@
 
 On PostgreSQL, with gunicorn, Celery workers and beat as separate processes: the broker
 down when the command is accepted (a private Redis, SIGKILLed), and 200 commands racing
-on 20 orders from 2 workers, on Redis and on RabbitMQ. Each command must run exactly
-once (one event caused by it) and each order's versions must stay contiguous.
+on 20 orders from 2 workers, each delivered a second time, on Redis and on RabbitMQ.
+Each command must run exactly once (one event caused by it) and each order's versions
+must stay contiguous.
 """
 
+import re
 import signal
 import uuid
+import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,11 +35,16 @@ CONVERGE_SECONDS = 120
 # tasks come back fast, and many entries get their task twice (exactly once must hold).
 FAST_SWEEP = {"ORDINAL_SWEEP_SECONDS": "1", "ORDINAL_INBOX_RESEND_SECONDS": "1"}
 ASYNC = {"Prefer": "respond-async"}
+RUN_TASK = "orders_write.command_run"
 
 pytestmark = [
     postgres_only,  # web, workers and beat on one database
     pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES),
 ]
+
+
+def running() -> bool:
+    return InboxCommand.objects.filter(status="running").exists()
 
 
 def all_done(count: int) -> bool:
@@ -99,6 +107,20 @@ def test_a_command_accepted_while_the_broker_is_down_runs_once_it_is_back(
     assert_ran_exactly_once([first["command_id"], *ids])
 
 
+def received(logs: list) -> int:
+    """How many command_run deliveries the workers' logs show."""
+    pattern = re.escape(RUN_TASK) + r"\[[0-9a-f-]+\] received"
+    return sum(len(re.findall(pattern, log.read_text())) for log in logs)
+
+
+def deliver_again(broker: str, queue: str, command_ids: list[str]) -> None:
+    """Publish every command's task a second time, as a redelivering broker would."""
+    with app.connection_for_write(broker) as connection, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # AlwaysEagerIgnored, on an eager configuration
+        for command_id in command_ids:
+            app.send_task(RUN_TASK, args=[command_id], queue=queue, connection=connection)
+
+
 def race(api: Api, children: dict, order_ids: list[str]) -> list[str]:
     """Send 10 async add-items per order from 4 clients; wait until all ran; their ids."""
     sends = [(order_ids[n % ORDERS], f"S-{n}") for n in range(COMMANDS)]
@@ -118,8 +140,8 @@ def race(api: Api, children: dict, order_ids: list[str]) -> list[str]:
     return command_ids
 
 
-def race_on(broker: str, user, tmp_path, **extra_env: str) -> None:
-    env = {"CELERY_BROKER_URL": broker, **FAST_SWEEP, **extra_env}
+def race_on(broker: str, user, tmp_path, queue: str = "celery") -> None:
+    env = {"CELERY_BROKER_URL": broker, "CELERY_TASK_DEFAULT_QUEUE": queue, **FAST_SWEEP}
     logs = {name: tmp_path / f"{name}.log" for name in ("web", "worker-1", "worker-2", "beat")}
     port = free_port()
     api = Api(port, Token.objects.create(user=user).key)
@@ -135,6 +157,12 @@ def race_on(broker: str, user, tmp_path, **extra_env: str) -> None:
             api.call("GET", f"/api/commands/{p['command_id']}/")[1]["order_id"] for p in placed
         ]
         command_ids = race(api, children, order_ids)
+        # Each add-item delivered once more, to whichever worker takes it: nothing changes.
+        deliver_again(broker, queue, command_ids)
+        worker_logs = [logs["worker-1"], logs["worker-2"]]
+        everything = 2 * COMMANDS + ORDERS  # at least: the sweep may have sent some again
+        wait_alive(children, lambda: received(worker_logs) >= everything, "the redeliveries", 60)
+        wait_alive(children, lambda: not running(), "the redelivered tasks to finish", 60)
     finally:
         stop(beat)
         for worker in workers:
@@ -159,7 +187,7 @@ def test_200_async_commands_on_20_orders_from_2_workers_over_redis(
 def test_200_async_commands_on_20_orders_from_2_workers_over_rabbitmq(alice, tmp_path):
     queue = f"ordinal-async-test-{uuid.uuid4().hex[:8]}"
     try:
-        race_on(AMQP_URL, alice, tmp_path, CELERY_TASK_DEFAULT_QUEUE=queue)
+        race_on(AMQP_URL, alice, tmp_path, queue)
     finally:
         with app.connection_for_write(AMQP_URL) as connection:
             connection.default_channel.queue_delete(queue)
