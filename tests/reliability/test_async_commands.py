@@ -13,12 +13,17 @@ import uuid
 import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 from rest_framework.authtoken.models import Token
 
+from config import bootstrap
 from config.celery_app import app
 from eventlog.models import Event
+from orders_write import commands
+from orders_write.domain.values import Line
+from orders_write.inbox.entries import Sender
 from orders_write.models import InboxCommand
 from tests.conftest import postgres_only
 from tests.processes import Api, free_port, start_beat, start_web, start_worker, stop
@@ -191,3 +196,37 @@ def test_200_async_commands_on_20_orders_from_2_workers_over_rabbitmq(alice, tmp
     finally:
         with app.connection_for_write(AMQP_URL) as connection:
             connection.default_channel.queue_delete(queue)
+
+
+def test_an_entry_whose_worker_died_is_run_by_another_once_its_lease_is_over(
+    alice,
+    monkeypatch,
+    private_redis,  # noqa: F811  (the fixture imported above)
+    tmp_path,
+):
+    """A worker took an entry (running, attempt 1) and died before committing anything;
+    its task is gone. Beat's sweep sends it again once its lease (2 s here) is over, and
+    a real worker runs it: attempt 2, one event."""
+    monkeypatch.setattr("config.bootstrap.enqueue_command_run", lambda command_id: None)
+    command = commands.PlaceOrder(uuid.uuid4(), "alice", "EUR", (Line("A-1", 1, Decimal("1")),))
+    sender = Sender(str(alice.pk), "alice", False)
+    entry = bootstrap.command_accept(command, commands.Context(commands.Actor("alice")), sender)
+    assert bootstrap.command_runner().take(entry.command_id) is not None  # the dead worker
+    env = {"CELERY_BROKER_URL": private_redis.url(0), **FAST_SWEEP}
+    env["ORDINAL_INBOX_LEASE_SECONDS"] = "2"
+    logs = {name: tmp_path / f"{name}.log" for name in ("worker", "beat")}
+    worker = start_worker(logs["worker"], concurrency=2, **env)
+    beat = start_beat(logs["beat"], tmp_path / "beat-schedule", **env)
+    try:
+        wait_alive(
+            {logs["worker"]: worker, logs["beat"]: beat},
+            lambda: all_done(1),
+            "the entry run by another worker",
+            CONVERGE_SECONDS,
+        )
+    finally:
+        stop(beat)
+        stop(worker)
+    entry.refresh_from_db()
+    assert (entry.status, entry.attempts) == ("succeeded", 2)
+    assert caused_by()[str(entry.command_id)] == 1
