@@ -1,5 +1,7 @@
 """Turn bench/results.json into the markdown of docs/BENCHMARKS.md."""
 
+from . import async_commands
+
 
 def _fmt(summary: dict, digits: int = 0) -> str:
     f = f"{{:,.{digits}f}}"
@@ -101,6 +103,8 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         rows += _privacy_rows(r["privacy"])
     if "replica_reads" in r:
         rows += _replica_rows(r["replica_reads"])
+    if "async_commands" in r:
+        rows += async_commands.rows(r["async_commands"])
     return rows
 
 
@@ -300,6 +304,7 @@ def _refreshed(r: dict) -> str:
         "online": "10 (rebuild while serving)",
         "privacy": "11 (crypto-shredding)",
         "replica": "12 (reads through a replica)",
+        "async": "13 (asynchronous commands)",
     }
     lines = []
     for done in [refreshed] if isinstance(refreshed, dict) else refreshed:
@@ -500,4 +505,4 @@ Ordinal p50 / baseline p50 (lower is better).
 - **HTTP GET (item 6).** Per request the read path costs the token lookup, one
   checkpoint query (for `X-Read-Position`) and the row; DRF's `ModelSerializer` field
   construction is the largest Python cost on both sides.
-{online_rebuild(r)}{privacy(r)}"""
+{online_rebuild(r)}{privacy(r)}{async_commands.section(r)}"""

@@ -71,11 +71,12 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["append", "rebuild", "online", "privacy", "replica"],
+        choices=["append", "rebuild", "online", "privacy", "replica", "async"],
         help="re-measure only items 1-2 (append: 1 writer against a raw INSERT, 4 writers "
         "against 1), 4 (rebuild), 10 (online rebuild) and/or 11 (privacy: "
         "append and rebuild sealed against clear) and/or 12 (replica: queries through a "
-        "streaming replica against the read database); every other figure is kept from "
+        "streaming replica against the read database) and/or 13 (async: commands with "
+        "Prefer: respond-async beside synchronous ones); every other figure is kept from "
         "bench/results.json, and the report says which were re-measured, and when",
     )
     args = parser.parse_args()
@@ -121,6 +122,7 @@ def main() -> None:
     from . import privacy
 
     results.update(privacy.measure(args.runs, args.count, args.events))
+    results.update(async_measured(args.runs))
     subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
     results["wall_seconds"] = time.perf_counter() - started
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
@@ -135,6 +137,18 @@ def replica_measured(runs: int) -> dict:
         out = Path(folder) / "replica.json"
         subprocess.run(
             [sys.executable, "-m", "bench.replica", "--runs", str(runs), "--json", str(out)],
+            cwd=ROOT,
+            check=True,
+        )
+        return json.loads(out.read_text())
+
+
+def async_measured(runs: int) -> dict:
+    """Item 13, in a child process: it sets Django up on databases of its own."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "async.json"
+        subprocess.run(
+            [sys.executable, "-m", "bench.async_commands", "--runs", str(runs), "--json", str(out)],
             cwd=ROOT,
             check=True,
         )
@@ -166,6 +180,8 @@ def refresh(args: argparse.Namespace, started: float) -> None:
         results.update(privacy.measure(args.runs, args.count, args.events))
     if "replica" in args.only:
         results.update(replica_measured(args.runs))
+    if "async" in args.only:
+        results.update(async_measured(args.runs))
     # Every refresh since the full run is listed, so the report says when each was measured.
     earlier = results.get("refreshed") or []
     results["refreshed"] = [

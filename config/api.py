@@ -10,7 +10,9 @@ from rest_framework.views import APIView
 
 from orders_read.api.serializers import QueryParametersInput
 from orders_read.api.views import CustomerQueries, OrderQueries, ProjectionQueries, ReportQueries
+from orders_write.api.command_status import CommandStatusQueries
 from orders_write.api.views import CustomerCommands, OrderCommands
+from orders_write.inbox.entries import command_get
 
 from . import bootstrap
 
@@ -39,6 +41,7 @@ class OrderViewSet(OrderCommands, OrderQueries, ApiViewSet):
     lookup_field = "order_id"
     lookup_value_converter = ANY_CASE_UUID
     command_bus = staticmethod(bootstrap.command_bus)
+    command_accept = staticmethod(bootstrap.command_accept)
     query_bus = staticmethod(bootstrap.query_bus)
 
 
@@ -47,7 +50,20 @@ class CustomerViewSet(CustomerCommands, CustomerQueries, ApiViewSet):
 
     lookup_field = "customer_id"
     command_bus = staticmethod(bootstrap.command_bus)
+    command_accept = staticmethod(bootstrap.command_accept)
     query_bus = staticmethod(bootstrap.query_bus)
+
+
+class CommandViewSet(CommandStatusQueries, ApiViewSet):
+    """Commands sent with `Prefer: respond-async`: their status and outcome (sender or staff)."""
+
+    lookup_field = "command_id"
+    lookup_value_converter = ANY_CASE_UUID
+    command_get = staticmethod(command_get)
+
+    def check_query_parameters(self, request: Request) -> None:
+        """Refuse every query parameter (400 naming it), as the queries do."""
+        QueryParametersInput(data=request.query_params).is_valid(raise_exception=True)
 
 
 class ReportViewSet(ReportQueries, ApiViewSet):
@@ -99,6 +115,7 @@ def api_router() -> ApiRouter:
     router = ApiRouter()
     router.register("orders", OrderViewSet, basename="orders")
     router.register("customers", CustomerViewSet, basename="customers")
+    router.register("commands", CommandViewSet, basename="commands")
     router.register("reports", ReportViewSet, basename="reports")
     router.register("projections", ProjectionViewSet, basename="projections")
     return router

@@ -7,17 +7,23 @@ The write side never imports the read side: the post-commit nudge (the read side
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache, partial
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from eventlog.personal import DataKeys
 from orders_read.bus import QUERY_HANDLERS, QueryBus
 from orders_read.tasks import enqueue_catch_up
 from orders_write.bus import CommandBus
+from orders_write.commands import Command, Context
 from orders_write.customers import CustomerDirectory, DataKeyStore, UserAccountCustomers
 from orders_write.handlers import COMMAND_HANDLERS
+from orders_write.inbox import entries
+from orders_write.inbox.runner import CommandRunner
+from orders_write.models import InboxCommand
 from orders_write.repository import (
     CustomerRepository,
     EventLogCustomerRepository,
@@ -26,6 +32,8 @@ from orders_write.repository import (
 )
 
 from .metrics import MeasuredCommandBus
+from .problems import problem_document
+from .tasks import enqueue_command_run
 
 
 @dataclass(frozen=True)
@@ -100,3 +108,39 @@ def _production() -> Buses:
         command_attempts=settings.ORDINAL_COMMAND_RETRIES,
         read_wait_seconds=settings.ORDINAL_READ_WAIT_SECONDS,
     )
+
+
+def command_accept(command: Command, context: Context, sender: entries.Sender) -> InboxCommand:
+    """Store the command in the inbox; its task is sent when the request commits."""
+    # Looked up per call, as the nudge: a test can replace the publisher.
+    return entries.command_accept(
+        command, context, sender=sender, keys=DataKeys(), publish=enqueue_command_run
+    )
+
+
+def command_runner() -> CommandRunner:
+    """Return the runner of inbox entries, over the command bus."""
+    return CommandRunner(
+        command_bus(),
+        keys=DataKeys(),
+        problem_of=problem_document,
+        lease=timedelta(seconds=settings.ORDINAL_INBOX_LEASE_SECONDS),
+        attempts=settings.ORDINAL_INBOX_ATTEMPTS,
+    )
+
+
+def commands_resend() -> int:
+    """Send a task again for each inbox entry whose task seems lost; return how many."""
+    due = entries.commands_due(
+        resend_after=timedelta(seconds=settings.ORDINAL_INBOX_RESEND_SECONDS),
+        lease=timedelta(seconds=settings.ORDINAL_INBOX_LEASE_SECONDS),
+    )
+    for command_id in due:
+        enqueue_command_run(command_id)
+    return len(due)
+
+
+def commands_purge() -> int:
+    """Delete the inbox entries finished more than ORDINAL_INBOX_KEEP_HOURS ago."""
+    keep = timedelta(hours=settings.ORDINAL_INBOX_KEEP_HOURS)
+    return entries.commands_purge(older_than=timezone.now() - keep)

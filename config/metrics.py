@@ -11,7 +11,7 @@ import time
 
 from prometheus_client import Counter, Histogram
 
-from orders_write.bus import CommandBus
+from orders_write.bus import CommandBus, Within
 from orders_write.commands import Command, CommandResult, Context
 
 from .problems import problem_of
@@ -79,10 +79,12 @@ def task_observed(task: str, outcome: str) -> None:
 class MeasuredCommandBus(CommandBus):
     """The command bus, counting and timing every command it runs, whoever sends it."""
 
-    def dispatch(self, command: Command, context: Context) -> CommandResult:
+    def dispatch(
+        self, command: Command, context: Context, *, within: Within | None = None
+    ) -> CommandResult:
         started = time.perf_counter()
         try:
-            result = super().dispatch(command, context)
+            result = super().dispatch(command, context, within=within)
         except Exception as error:
             command_observed(type(command).__name__, error, time.perf_counter() - started)
             raise

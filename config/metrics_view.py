@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from eventlog import store
 from orders_read.selectors import projection_lag_list
+from orders_write.inbox.entries import commands_waiting
 
 from .metrics_dir import metrics_files
 from .problems import ProblemError
@@ -37,6 +38,7 @@ PROJECTION_GAUGES = (
     ("ordinal_projection_parked_streams", "Streams parked (held back).", "parked_streams"),
 )
 PROJECTION_LABELS = ["projection", "partition"]
+INBOX_DEPTH = "ordinal_command_inbox_depth"
 TREE_LABEL = "process_tree"
 
 
@@ -90,11 +92,30 @@ class ProjectionsCollector:
             yield gauge
 
 
+class InboxCollector:
+    """Asynchronous commands queued and running in the command inbox, read now."""
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            waiting = commands_waiting()
+        except DatabaseError:
+            return  # ordinal_projection_status_up says the databases did not answer
+        depth = GaugeMetricFamily(
+            INBOX_DEPTH,
+            "Asynchronous commands in the command inbox, queued or running.",
+            labels=["status"],
+        )
+        for status, count in waiting.items():
+            depth.add_metric([status], count)
+        yield depth
+
+
 def exposition() -> bytes:
     """Return the metrics in the Prometheus text format."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(ProcessesCollector())
     registry.register(ProjectionsCollector())
+    registry.register(InboxCollector())
     return generate_latest(registry)
 
 

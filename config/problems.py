@@ -172,3 +172,18 @@ def problem_response(status_code: int, code: str, detail: str) -> JsonResponse:
     phrase = HTTPStatus(status_code).phrase
     body = {"type": TYPE_PREFIX + code, "title": phrase, "status": status_code, "detail": detail}
     return JsonResponse(body, status=status_code, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_document(exc: Exception) -> dict[str, Any]:
+    """Return the problem document an API call answers this error with, outside a request.
+
+    For a command run later (the inbox): the same document the synchronous call would
+    have answered, `status` included. An error the API does not know is a 500's.
+    """
+    answer = api_exception(exc)
+    if not isinstance(answer, exceptions.APIException):
+        return problem_body(500, None)
+    # As DRF's exception handler builds its data, minus its rollback of the transaction.
+    detail = answer.detail
+    data = detail if isinstance(detail, (list, dict)) else {"detail": detail}
+    return problem_body(answer.status_code, answer, data)

@@ -273,7 +273,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Order ids are matched in any letter case (config.converters) but are UUIDs all the same.
     "PATH_CONVERTER_OVERRIDES": {"anycase_uuid": {"type": "string", "format": "uuid"}},
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {"CommandStatusEnum": "orders_write.models.COMMAND_STATUSES"},
 }
 
 # --- Ordinal ----------------------------------------------------------------------------
@@ -352,6 +352,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
 }
 CELERY_TIMEZONE = "UTC"
+# The queue web, beat and workers share: deployments (or test runs) sharing one broker
+# keep apart by naming their own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 
 # JSON lines in production, readable lines in development; both carry the correlation id.
 # Web (gunicorn too, config.gunicorn_logging), worker and beat all log through this.
@@ -416,11 +419,34 @@ ORDINAL_REBUILD_STALE_SECONDS = env.int("ORDINAL_REBUILD_STALE_SECONDS", default
 # The periodic sweep (run exactly one `celery -A config beat`): a lost nudge, a broker
 # outage or a failing projection's retry is picked up within this many seconds.
 ORDINAL_SWEEP_SECONDS = env.float("ORDINAL_SWEEP_SECONDS", default=5.0)
+
+# --- Command inbox (`Prefer: respond-async`) ---
+# Finished entries (and their outcomes) are kept this long, then purged.
+ORDINAL_INBOX_KEEP_HOURS = env.float("ORDINAL_INBOX_KEEP_HOURS", default=24.0)
+# A queued entry whose task was sent this long ago is sent again by the sweep.
+ORDINAL_INBOX_RESEND_SECONDS = env.float("ORDINAL_INBOX_RESEND_SECONDS", default=10.0)
+# A running entry held this long lost its runner: another one may take it over (the
+# first one can then commit nothing). Well above the longest command.
+ORDINAL_INBOX_LEASE_SECONDS = env.float("ORDINAL_INBOX_LEASE_SECONDS", default=60.0)
+# Runs of one entry ended by a transient error before it is failed with that error.
+ORDINAL_INBOX_ATTEMPTS = env.int("ORDINAL_INBOX_ATTEMPTS", default=10)
+ORDINAL_INBOX_PURGE_SECONDS = 3600.0
+
 CELERY_BEAT_SCHEDULE = {
     "projections-sweep": {
         "task": "orders_read.projections_catch_up",
         "schedule": ORDINAL_SWEEP_SECONDS,
         # A sweep still queued when the next one is due is redundant.
         "options": {"expires": ORDINAL_SWEEP_SECONDS},
+    },
+    "inbox-sweep": {
+        "task": "orders_write.inbox_sweep",
+        "schedule": ORDINAL_SWEEP_SECONDS,
+        "options": {"expires": ORDINAL_SWEEP_SECONDS},
+    },
+    "inbox-purge": {
+        "task": "orders_write.inbox_purge",
+        "schedule": ORDINAL_INBOX_PURGE_SECONDS,
+        "options": {"expires": ORDINAL_INBOX_PURGE_SECONDS},
     },
 }

@@ -14,6 +14,9 @@ from .errors import ConcurrentModification, PreconditionFailed, UnknownCommand
 from .idempotency import DuplicateInFlight, Outcome, outcome_find, outcome_save
 
 Handler = Callable[[Command, Context], CommandResult]
+# Called with the result inside the attempt's transaction (the inbox stores the outcome
+# there); what it raises rolls the attempt back and leaves `dispatch`.
+Within = Callable[[CommandResult], None]
 
 
 class CommandBus:
@@ -34,15 +37,21 @@ class CommandBus:
         self.after_commit = after_commit
         self.attempts = attempts
 
-    def dispatch(self, command: Command, context: Context) -> CommandResult:
-        """Run the command; return its result or raise the error that refused it."""
+    def dispatch(
+        self, command: Command, context: Context, *, within: Within | None = None
+    ) -> CommandResult:
+        """Run the command; return its result or raise the error that refused it.
+
+        `within`, if given, is called with the result in the transaction of the events
+        (also with a result replayed for an Idempotency-Key).
+        """
         handler = self.handlers.get(type(command))
         if handler is None:
             raise UnknownCommand(f"No handler is registered for {type(command).__name__}.")
         looked_for_twin = False
         for attempt in range(1, self.attempts + 1):
             try:
-                outcome = self._attempt(handler, command, context)
+                outcome = self._attempt(handler, command, context, within)
             except DuplicateInFlight:
                 continue  # the next attempt finds and replays the stored outcome
             except (ConcurrencyError, PreconditionFailed) as exc:
@@ -64,12 +73,16 @@ class CommandBus:
             return outcome
         raise ConcurrentModification("Gave up waiting for a concurrent identical request.")
 
-    def _attempt(self, handler: Handler, command: Command, context: Context) -> Outcome:
+    def _attempt(
+        self, handler: Handler, command: Command, context: Context, within: Within | None
+    ) -> Outcome:
         key = context.idempotency
         with transaction.atomic(using="default"):
             if key is not None:
                 stored = outcome_find(key)
                 if stored is not None:
+                    if within is not None and isinstance(stored, CommandResult):
+                        within(stored)
                     return stored
             try:
                 outcome: Outcome = handler(command, context)
@@ -80,6 +93,8 @@ class CommandBus:
             if key is not None:
                 outcome_save(key, outcome)
             if isinstance(outcome, CommandResult):
+                if within is not None:
+                    within(outcome)
                 position = outcome.position  # the nudge says how far the read side must get
                 transaction.on_commit(lambda: self.after_commit(position), using="default")
             return outcome

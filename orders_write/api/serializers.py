@@ -5,7 +5,9 @@ from typing import Any, ClassVar
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from rest_framework import serializers
 
+from config.openapi import ProblemSerializer
 from orders_write.domain import values
+from orders_write.models import COMMAND_STATUSES
 
 from .fields import (
     EXAMPLE_ADDRESS,
@@ -152,4 +154,29 @@ class ForgetCustomerOutput(serializers.Serializer):
     version = serializers.IntegerField(help_text="The version of the customer's own stream")
     position = serializers.IntegerField(
         help_text="Global position of CustomerForgotten: the read-your-writes token"
+    )
+
+
+class CommandAcceptedOutput(serializers.Serializer):
+    command_id = serializers.UUIDField(help_text="The inbox entry: GET /api/commands/{id}/")
+    status = serializers.ChoiceField(
+        choices=COMMAND_STATUSES,
+        help_text="`queued` when new; a retry with the same Idempotency-Key gets the "
+        "first entry's status now",
+    )
+
+
+class CommandStatusOutput(CommandAcceptedOutput):
+    order_id = serializers.UUIDField(required=False, help_text="On success: the order")
+    customer_id = serializers.CharField(
+        required=False, help_text="On success of a forget: the customer"
+    )
+    version = serializers.IntegerField(required=False, help_text="On success")
+    position = serializers.IntegerField(
+        required=False, help_text="On success: the read-your-writes token"
+    )
+    problem = ProblemSerializer(
+        required=False,
+        help_text="On failure: the problem document the synchronous call would have "
+        "answered, `status` included",
     )

@@ -20,12 +20,29 @@ from orders_write import commands
 from orders_write.domain.values import Line
 
 from . import serializers as inputs
+from .async_commands import (
+    ACCEPTED,
+    COMMAND_LOCATION,
+    PREFER,
+    PREFERENCE_APPLIED,
+    accepted,
+    prefers_async,
+)
 
 if TYPE_CHECKING:
     from orders_write.bus import CommandBus
 
+    from .async_commands import Accept
+
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
 IF_MATCH = re.compile(r'"([0-9]{1,9})"')
+
+
+ASYNC_DESCRIPTION = (
+    " With `Prefer: respond-async`: 202 once the body is valid, the command runs later; "
+    "`Location` names its status (GET /api/commands/{command_id}/)."
+)
+ASYNC_PARAMETERS = [PREFER, PREFERENCE_APPLIED, COMMAND_LOCATION]
 
 
 def documented(summary: str, *, success: int = 200, staff_only: bool = False):
@@ -39,10 +56,15 @@ def documented(summary: str, *, success: int = 200, staff_only: bool = False):
         description=("Staff only. " if staff_only else "")
         + "Returns the order's new version (also as `ETag`) and the global `position` "
         "of its last event, the token for read-your-writes (`?min_position=`)."
-        + ("" if on_order else " `Location` names the new order."),
-        parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID, ETAG, RETRY_AFTER]
+        + ("" if on_order else " `Location` names the new order.")
+        + ASYNC_DESCRIPTION,
+        parameters=[*ASYNC_PARAMETERS, IDEMPOTENCY_KEY_HEADER, REQUEST_ID, ETAG, RETRY_AFTER]
         + ([IF_MATCH_HEADER] if on_order else [LOCATION]),
-        responses={success: inputs.CommandResultOutput, **problems(*sorted(errors))},
+        responses={
+            success: inputs.CommandResultOutput,
+            **ACCEPTED,
+            **problems(*sorted(errors)),
+        },
         tags=["commands"],
     )
 
@@ -64,6 +86,8 @@ class CommandActions:
     """
 
     command_bus: Callable[[], "CommandBus"]
+    # Stores a command for later (`Prefer: respond-async`); the composition root sets it.
+    command_accept: "Accept"
     # Each POST action's body; the browsable API builds its forms from these too.
     command_inputs: dict[str, type[inputs.StrictSerializer]] = {}
 
@@ -84,6 +108,10 @@ class CommandActions:
     def dispatch_command(self, request: Request, command: commands.Command):
         """Dispatch the command in the request's context; return its result."""
         return self.command_bus().dispatch(command, command_context(request))
+
+    def accept_command(self, request: Request, command: commands.Command) -> Response:
+        """Store the command in the inbox to run later; answer 202 Accepted."""
+        return accepted(request, command, command_context(request), self.command_accept)
 
     def body(self, request: Request) -> dict[str, Any]:
         """Return the validated body of the action's command; 400 if it is invalid."""
@@ -106,6 +134,8 @@ class OrderCommands(CommandActions):
 
     def run(self, request: Request, command: commands.Command, success: int) -> Response:
         """Dispatch the command; answer its result with the order's version as ETag."""
+        if prefers_async(request):
+            return self.accept_command(request, command)
         result = self.dispatch_command(request, command)
         return Response(
             inputs.CommandResultOutput(result).data,
@@ -134,6 +164,8 @@ class OrderCommands(CommandActions):
             shipping_address=data.get("shipping_address"),
         )
         response = self.run(request, command, status.HTTP_201_CREATED)
+        if response.status_code == status.HTTP_202_ACCEPTED:
+            return response
         # The result's id, not the command's: a replayed Idempotency-Key names the first order.
         response["Location"] = f"/api/orders/{response.data['order_id']}/"
         return response
@@ -174,11 +206,12 @@ class CustomerCommands(CommandActions):
         description="Staff only. Destroys the customer's data key and records "
         "`CustomerForgotten`: their personal data (shipping addresses) reads as redacted "
         "everywhere from then on, for good. Orders, amounts and dates stay. 409 if the "
-        "customer is already forgotten, 404 if no such customer exists.",
+        "customer is already forgotten, 404 if no such customer exists." + ASYNC_DESCRIPTION,
         request=None,
-        parameters=[IDEMPOTENCY_KEY_HEADER, REQUEST_ID, RETRY_AFTER],
+        parameters=[*ASYNC_PARAMETERS, IDEMPOTENCY_KEY_HEADER, REQUEST_ID, RETRY_AFTER],
         responses={
             200: inputs.ForgetCustomerOutput,
+            **ACCEPTED,
             **problems(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
         },
         tags=["commands"],
@@ -187,7 +220,10 @@ class CustomerCommands(CommandActions):
     def forget(self, request: Request, customer_id: str) -> Response:
         """Forget the customer: destroy their data key (staff only)."""
         self.body(request)
-        result = self.dispatch_command(request, commands.ForgetCustomer(customer_id))
+        command = commands.ForgetCustomer(customer_id)
+        if prefers_async(request):
+            return self.accept_command(request, command)
+        result = self.dispatch_command(request, command)
         data = {"customer_id": customer_id, "version": result.version, "position": result.position}
         return Response(inputs.ForgetCustomerOutput(data).data)
 

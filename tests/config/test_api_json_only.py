@@ -7,7 +7,7 @@ from django.test import Client
 
 from config.api import OrderViewSet
 from tests.orders_read.conftest import catch_up
-from tests.orders_write.conftest import appends_nothing, assert_problem, place, post
+from tests.orders_write.conftest import appends_nothing, assert_problem, place, place_body, post
 
 pytestmark = pytest.mark.django_db(databases=["default", "read"])
 
@@ -144,12 +144,17 @@ def test_the_api_root_lists_every_resource(anon_client, alice_client, staff_clie
     assert root == {
         "orders": base + "orders/",
         "customers": base + "customers/{customer_id}/",
+        "commands": base + "commands/{command_id}/",
         # A resource's first route: the reports' actions come in name order.
         "reports": base + "reports/daily-sales/",
         "projections": base + "projections/",
     }
+    accepted = alice_client.post(
+        "/api/orders/", place_body(), format="json", HTTP_PREFER="respond-async"
+    )
+    command_id = accepted.json()["command_id"]
     for name, url in root.items():
-        url = url.replace("{customer_id}", "alice")
+        url = url.replace("{customer_id}", "alice").replace("{command_id}", command_id)
         assert staff_client.get(url).status_code == 200, name
 
 

@@ -33,7 +33,8 @@ QUERIES = [
     "/api/reports/daily-sales/",
     "/api/projections/",
 ]
-OTHER = {"/api/auth/token/": {"post"}}
+COMMAND_STATUS = "/api/commands/{command_id}/"  # DESIGN §13: an async command's status
+OTHER = {"/api/auth/token/": {"post"}, COMMAND_STATUS: {"get"}}
 
 
 def expected_methods() -> dict[str, set[str]]:
@@ -139,6 +140,16 @@ def response_headers(operation: dict) -> dict[str, set[str]]:
     return {code: set(r.get("headers", {})) for code, r in operation["responses"].items()}
 
 
+def test_the_command_status_declares_retry_after_and_its_errors(schema):
+    get = schema["paths"][COMMAND_STATUS]["get"]
+    headers = response_headers(get)
+    assert headers["200"] == {"Retry-After"}  # while queued or running
+    assert {"401", "404"} <= set(headers)
+    outcome = get["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    fields = schema["components"]["schemas"][outcome.rsplit("/", 1)[1]]["properties"]
+    assert {"command_id", "status", "order_id", "version", "position", "problem"} <= set(fields)
+
+
 def test_the_token_operation_takes_one_content_type_and_no_credentials(schema):
     post = schema["paths"]["/api/auth/token/"]["post"]
     # One content type: a generator emits one body type per content type (the view still
@@ -150,7 +161,11 @@ def test_the_token_operation_takes_one_content_type_and_no_credentials(schema):
 
 @pytest.mark.django_db(databases=["default", "read"])
 def test_anonymous_access_is_declared_exactly_where_it_is_allowed(schema, anon_client):
-    values = {"{order_id}": "0b9b7c6e-3c1f-4f9e-9d7a-2f6d8e0a1b2c", "{customer_id}": "alice"}
+    values = {
+        "{order_id}": "0b9b7c6e-3c1f-4f9e-9d7a-2f6d8e0a1b2c",
+        "{command_id}": "5d0f3a5e-8a3e-4b7c-9f0e-1c2d3e4f5a6b",
+        "{customer_id}": "alice",
+    }
     for path, operations in schema["paths"].items():
         url = path
         for template, value in values.items():
@@ -169,9 +184,11 @@ def test_commands_declare_their_response_headers(schema, path):
         assert headers[success] == set()  # no order's version to tag
     else:
         assert headers[success] == ({"ETag", "Location"} if success == "201" else {"ETag"})
+    # DESIGN §13: with Prefer: respond-async, where the command's status will be.
+    assert headers["202"] == {"Preference-Applied", "Location"}
     assert headers["429"] == headers["503"] == {"Retry-After"}
     assert not set().union(
-        *(h for code, h in headers.items() if code not in {success, "429", "503"})
+        *(h for code, h in headers.items() if code not in {success, "202", "429", "503"})
     )
 
 

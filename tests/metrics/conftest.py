@@ -12,7 +12,7 @@ from .scrape import Samples, parsed
 
 BOTH_DATABASES = ["default", "read"]
 # Read from the databases by the view, not counted by any process.
-GAUGE_PREFIXES = ("ordinal_projection_", "ordinal_event_log_")
+GAUGE_PREFIXES = ("ordinal_projection_", "ordinal_event_log_", "ordinal_command_inbox_")
 
 
 def own_samples() -> Samples:

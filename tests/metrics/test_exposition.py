@@ -17,7 +17,6 @@ from .scrape import families
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 README = Path(settings.BASE_DIR) / "README.md"
-# Wired by the command inbox (asynchronous commands): alerted on and charted already.
 INBOX_DEPTH = "ordinal_command_inbox_depth"
 PROMTOOL = shutil.which("promtool")
 # CI installs Debian's prometheus package: there a missing promtool fails instead of skipping.
@@ -65,6 +64,7 @@ def test_every_metric_is_ordinal_s_and_of_the_expected_kind(exposition):
         "ordinal_projection_lag_events": "gauge",
         "ordinal_projection_lag_seconds": "gauge",
         "ordinal_projection_parked_streams": "gauge",
+        "ordinal_command_inbox_depth": "gauge",
     }
 
 
@@ -84,7 +84,7 @@ def test_promtool_finds_nothing_to_say_about_the_exposition(exposition):
 def test_the_readme_documents_every_metric_and_no_other(exposition):
     section = metrics_section()
     documented = set(re.findall(r"`(ordinal_[a-z_]+)`", section))
-    assert exposed_names(exposition) | {INBOX_DEPTH} == documented
+    assert exposed_names(exposition) == documented
 
 
 @needs_promtool
@@ -119,4 +119,4 @@ def test_the_dashboard_charts_every_metric_and_only_real_ones(exposition):
     charted = {name for expr in expressions for name in re.findall(r"ordinal_[a-z_]+", expr)}
     # A histogram is charted by its buckets.
     charted = {re.sub(r"_bucket$", "", name) for name in charted}
-    assert charted == exposed_names(exposition) | {INBOX_DEPTH}
+    assert charted == exposed_names(exposition)

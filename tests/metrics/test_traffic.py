@@ -162,6 +162,34 @@ def test_a_partitioned_projection_has_gauges_per_partition(
     )
 
 
+def test_inbox_depth_counts_queued_commands_until_they_run(alice_client, scrape, monkeypatch):
+    from orders_write.inbox.entries import commands_waiting
+
+    monkeypatch.setattr("config.bootstrap.enqueue_command_run", lambda command_id: None)
+    before = scrape()
+    for _ in range(2):
+        response = alice_client.post(
+            "/api/orders/", ORDER, format="json", HTTP_PREFER="respond-async"
+        )
+        assert response.status_code == 202, response.content
+    queued = scrape()
+    assert (
+        value(queued, "ordinal_command_inbox_depth", status="queued")
+        == value(before, "ordinal_command_inbox_depth", status="queued") + 2
+    )
+    assert commands_waiting()["queued"] == value(
+        queued, "ordinal_command_inbox_depth", status="queued"
+    )
+    from config.bootstrap import command_runner
+    from orders_write.models import InboxCommand
+
+    for entry in InboxCommand.objects.filter(status="queued"):
+        command_runner().run(entry.command_id)
+    ran = scrape()
+    assert value(ran, "ordinal_command_inbox_depth", status="queued") == 0
+    assert value(ran, "ordinal_command_inbox_depth", status="running") == 0
+
+
 @shared_task(name="tests.metrics.flaky", bind=True, max_retries=1)
 def flaky(self, fail_for_good: bool) -> None:
     if fail_for_good:

@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connections
 
+from config import bootstrap
 from eventlog import store
 from eventlog.personal import ENVELOPE
 from orders_read.models import OrderView, ParkedStream
@@ -250,3 +251,51 @@ def test_the_write_side_needs_no_key_to_decide(orders, staff_client):
     order_id = orders["alice"][0]
     result = run(commands.ShipOrder(order_id, tracking_number="T-1"), "stella", staff=True)
     assert result.version == 2
+
+
+def marked_order(marker: str) -> dict:
+    items = [{"sku": "A-1", "quantity": 1, "unit_price": "1.00"}]
+    return {"currency": "EUR", "items": items, "shipping_address": address(marker)}
+
+
+def place_async(client, marker: str, django_capture_on_commit_callbacks, monkeypatch):
+    """Send an async PlaceOrder with a marked address; its task is not run. Return its URL."""
+    monkeypatch.setattr("config.bootstrap.enqueue_command_run", lambda command_id: None)
+    body = marked_order(marker)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/api/orders/", body, format="json", HTTP_PREFER="respond-async")
+    assert response.status_code == 202, response.content
+    return response["Location"], response.json()["command_id"]
+
+
+def test_the_command_inbox_holds_no_personal_value_in_clear(
+    alice, alice_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    location, command_id = place_async(
+        alice_client, "MARKER-inbox", django_capture_on_commit_callbacks, monkeypatch
+    )
+    assert stored_anywhere("MARKER-inbox") == []  # queued: sealed in the inbox
+    assert bootstrap.command_runner().run(UUID(command_id)) == "succeeded"
+    assert stored_anywhere("MARKER-inbox") == []  # ran: sealed in the log too
+    order_id = alice_client.get(location).json()["order_id"]
+    catch_up()
+    body = alice_client.get(f"/api/orders/{order_id}/").json()
+    assert body["shipping_address"]["name"] == "Ada MARKER-inbox"  # opened for the run
+
+
+def test_forgetting_a_customer_shreds_their_queued_commands(
+    alice, alice_client, staff_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    place("alice", line("B-2"), shipping_address=address("MARKER-first"))  # alice has a data key
+    location, command_id = place_async(
+        alice_client, "MARKER-queued", django_capture_on_commit_callbacks, monkeypatch
+    )
+    assert forget(staff_client, "alice").status_code == 200
+    # Still queued, its address now unreadable: the run refuses it as the synchronous
+    # command would have (nothing new is recorded with a forgotten customer's data).
+    assert bootstrap.command_runner().run(UUID(command_id)) == "failed"
+    problem = alice_client.get(location).json()["problem"]
+    assert (problem["status"], problem["type"]) == (409, "urn:ordinal:problem:customer-forgotten")
+    synchronous = alice_client.post("/api/orders/", marked_order("MARKER-sync"), format="json")
+    assert synchronous.json() == problem
+    assert stored_anywhere("MARKER-queued") == []

@@ -64,7 +64,7 @@ def test_an_eager_task_never_retries_in_the_request(monkeypatch, eager):
 
 
 def test_beat_sweeps_every_projection_every_few_seconds():
-    (sweep,) = settings.CELERY_BEAT_SCHEDULE.values()
+    sweep = settings.CELERY_BEAT_SCHEDULE["projections-sweep"]
     assert sweep["task"] == tasks.projections_catch_up.name
     assert 0 < sweep["schedule"] <= 10
 

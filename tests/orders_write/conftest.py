@@ -100,3 +100,7 @@ def alice_order(alice_client) -> str:
 def _fast_password_hashing(settings):
     """Users are made in nearly every test; the default hasher costs 0.3 s a user."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# The command inbox's fixtures (`sent`, `post_async`), for every test here.
+from .inbox_helpers import post_async, sent  # noqa: E402, F401
