@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..commands import Command, Context
-from ..errors import IdempotencyKeyReused
+from ..commands import Command, Context, PlaceOrder
+from ..errors import IdempotencyKeyReused, NotAllowed
 from ..idempotency import outcome_find
 from ..models import InboxCommand
 from .codec import Keys, arguments_of
@@ -40,6 +40,10 @@ def command_accept(
     Return the entry: a new one, or the first one sent with the same Idempotency-Key
     (IdempotencyKeyReused if that came with another request).
     """
+    if isinstance(command, PlaceOrder) and not context.actor.may_act_for(command.customer_id):
+        # As the synchronous call would, and at once: sealing the address would make (or
+        # test) another customer's data key on behalf of someone who may not use it.
+        raise NotAllowed("Only staff may place orders for another customer.")
     key = context.idempotency
     with transaction.atomic(using=WRITE_DB):
         if key is not None:

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from eventlog.models import Event
+from eventlog.models import DataKey, Event
 from orders_write.models import InboxCommand
 
 from .conftest import (
@@ -253,3 +253,18 @@ def test_an_async_retry_of_a_synchronous_request_replays_its_outcome(
         assert sent.run_all() == ["succeeded"]
     outcome = status_of(alice_client, response).json()
     assert {k: outcome[k] for k in ("order_id", "version", "position")} == synchronous.json()
+
+
+def test_a_customer_ordering_for_another_is_refused_at_once_as_synchronously(
+    alice_client, bob, staff, sent, post_async
+):
+    """Refused before anything is sealed: no data key is made, or tested, for bob by alice
+    (a forgotten bob would otherwise answer 409 and tell her so)."""
+    body = place_body(customer_id=bob.username)
+    body["shipping_address"] = {"name": "Bob", "line1": "1 rue X", "city": "Lyon", "country": "FR"}
+    synchronous = post(alice_client, "/api/orders/", body)
+    response = post_async(alice_client, "/api/orders/", body)
+    assert_problem(response, 403)
+    assert response.json() == synchronous.json()
+    assert not InboxCommand.objects.exists() and sent == []
+    assert not DataKey.objects.filter(owner=bob.username).exists()
