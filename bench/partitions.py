@@ -143,6 +143,59 @@ def measure(runs: int, events: int) -> dict:
     return {"partitions_catch_up": result}
 
 
+def rows(p: dict) -> list[tuple[str, str, str, str, str]]:
+    """The report's rows of item 14 (bench/report.py)."""
+
+    def fmt(summary: dict) -> str:
+        return f"{summary['median']:,.0f} ({summary['min']:,.0f}-{summary['max']:,.0f})"
+
+    rates, ratios = p["rates"], p["ratios"]
+    return [
+        (
+            "14. catch-up, 1 worker on 4 partitions (events/s)",
+            fmt(rates["1 worker"]),
+            "1 worker, not partitioned: " + fmt(rates["baseline"]),
+            f"{ratios['1 worker on 4 partitions / baseline']:.2f}",
+            "about 1.0 (partitions cost little)",
+        ),
+        (
+            "14. catch-up, 2 workers on 4 partitions (events/s)",
+            fmt(rates["2 workers"]),
+            "1 worker on 4 partitions",
+            f"{ratios['2 workers / 1 worker']:.2f}",
+            "up to the cores free",
+        ),
+        (
+            "14. catch-up, 4 workers on 4 partitions (events/s)",
+            fmt(rates["4 workers"]),
+            "1 worker on 4 partitions",
+            f"{ratios['4 workers / 1 worker']:.2f}",
+            "up to the cores free",
+        ),
+    ]
+
+
+def section(r: dict) -> str:
+    """The report's paragraph on item 14 (bench/report.py)."""
+    if "partitions_catch_up" not in r:
+        return ""
+    p = r["partitions_catch_up"]
+    return f"""
+## 14. Partitioned projections
+
+`python -m bench.run --only partitions` (`bench/partitions.py`): every projection caught
+up from an empty read side over a log of {p["events"]:,} events, by 1, 2 and 4 worker
+processes on {p["partitions"]} partitions, beside one worker on projections not split, in
+one run (settings in turns, the read side reset between them). Events/s counts each
+event once per projection. The workers and PostgreSQL share the machine's 2 cores: two
+workers already keep both busy, so a third and fourth add nothing here; on more cores
+(or workers on other machines) each partition is one more runner, up to the partition
+count. One worker on 4 partitions reads each projection's feed once per partition (the
+other partitions' rows are passed over in SQL) and merges cross-stream rows instead of
+overwriting them: what the ratio to the unpartitioned baseline costs.
+"""
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.partitions", description=__doc__)
     parser.add_argument("--runs", type=int, default=3)

@@ -1,6 +1,6 @@
 """Turn bench/results.json into the markdown of docs/BENCHMARKS.md."""
 
-from . import async_commands
+from . import async_commands, partitions
 
 
 def _fmt(summary: dict, digits: int = 0) -> str:
@@ -105,6 +105,8 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         rows += _replica_rows(r["replica_reads"])
     if "async_commands" in r:
         rows += async_commands.rows(r["async_commands"])
+    if "partitions_catch_up" in r:
+        rows += partitions.rows(r["partitions_catch_up"])
     return rows
 
 
@@ -305,6 +307,7 @@ def _refreshed(r: dict) -> str:
         "privacy": "11 (crypto-shredding)",
         "replica": "12 (reads through a replica)",
         "async": "13 (asynchronous commands)",
+        "partitions": "14 (catch-up by 1, 2 and 4 workers on 4 partitions)",
     }
     lines = []
     for done in [refreshed] if isinstance(refreshed, dict) else refreshed:
@@ -505,4 +508,4 @@ Ordinal p50 / baseline p50 (lower is better).
 - **HTTP GET (item 6).** Per request the read path costs the token lookup, one
   checkpoint query (for `X-Read-Position`) and the row; DRF's `ModelSerializer` field
   construction is the largest Python cost on both sides.
-{online_rebuild(r)}{privacy(r)}{async_commands.section(r)}"""
+{online_rebuild(r)}{privacy(r)}{async_commands.section(r)}{partitions.section(r)}"""

@@ -71,12 +71,13 @@ def main() -> None:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["append", "rebuild", "online", "privacy", "replica", "async"],
+        choices=["append", "rebuild", "online", "privacy", "replica", "async", "partitions"],
         help="re-measure only items 1-2 (append: 1 writer against a raw INSERT, 4 writers "
         "against 1), 4 (rebuild), 10 (online rebuild) and/or 11 (privacy: "
         "append and rebuild sealed against clear) and/or 12 (replica: queries through a "
         "streaming replica against the read database) and/or 13 (async: commands with "
-        "Prefer: respond-async beside synchronous ones); every other figure is kept from "
+        "Prefer: respond-async beside synchronous ones) and/or 14 (partitions: catch-up by "
+        "1, 2 and 4 workers on 4 partitions); every other figure is kept from "
         "bench/results.json, and the report says which were re-measured, and when",
     )
     args = parser.parse_args()
@@ -123,6 +124,7 @@ def main() -> None:
 
     results.update(privacy.measure(args.runs, args.count, args.events))
     results.update(async_measured(args.runs))
+    results.update(child_measured("partitions", args.runs))
     subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
     results["wall_seconds"] = time.perf_counter() - started
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2))
@@ -137,6 +139,19 @@ def replica_measured(runs: int) -> dict:
         out = Path(folder) / "replica.json"
         subprocess.run(
             [sys.executable, "-m", "bench.replica", "--runs", str(runs), "--json", str(out)],
+            cwd=ROOT,
+            check=True,
+        )
+        return json.loads(out.read_text())
+
+
+def child_measured(module: str, runs: int) -> dict:
+    """An item measured by `python -m bench.<module>` in a child process (databases of its
+    own, Django set up there)."""
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / f"{module}.json"
+        subprocess.run(
+            [sys.executable, "-m", f"bench.{module}", "--runs", str(runs), "--json", str(out)],
             cwd=ROOT,
             check=True,
         )
@@ -182,6 +197,8 @@ def refresh(args: argparse.Namespace, started: float) -> None:
         results.update(replica_measured(args.runs))
     if "async" in args.only:
         results.update(async_measured(args.runs))
+    if "partitions" in args.only:
+        results.update(child_measured("partitions", args.runs))
     # Every refresh since the full run is listed, so the report says when each was measured.
     earlier = results.get("refreshed") or []
     results["refreshed"] = [
