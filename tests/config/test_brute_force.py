@@ -10,7 +10,6 @@ import io
 import json
 import subprocess
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -107,7 +106,8 @@ DOORS = [TOKEN_JSON, TOKEN_FORM, BASIC, ADMIN, API_LOGIN]
 by_name = {"ids": lambda door: door.name}
 
 # DESIGN §5: every API endpoint, each of which takes HTTP Basic.
-ORDER = f"/api/orders/{uuid.uuid4()}/"
+# A fixed id: test ids must be the same in every process (pytest -n collects per worker).
+ORDER = "/api/orders/3f0c2b7e-8a1d-4c7e-9d51-0b6a4e2f7c11/"
 ENDPOINTS = [
     ("POST", "/api/auth/token/"),
     ("POST", "/api/orders/"),

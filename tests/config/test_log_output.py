@@ -50,6 +50,8 @@ WAIT = 60  # a bound for a loaded machine, not an expectation
 TASK_ID = re.compile(r"\[([0-9a-f-]{36})\]")
 RECEIVED = re.compile(r"^Task ([\w.]+)\[([0-9a-f-]{36})\] received$")
 BEAT_SENT = re.compile(r"^orders_read\.projections_catch_up sent\. id->([0-9a-f-]{36})$")
+# Every periodic task beat sends (the projections' sweep, the inbox's sweep and purge).
+BEAT_SENT_ANY = re.compile(r"^[\w.]+ sent\. id->([0-9a-f-]{36})$")
 
 
 def read(log: Path) -> list[dict | None]:
@@ -195,9 +197,15 @@ def test_web_worker_and_beat_log_one_json_record_per_line_under_its_correlation_
     assert all(received[task_id] == tick for task_id, tick in swept.items())
     sweep_lines = [r for r in worker_lines if r["message"].startswith("Sweep: ")]
     assert {r["correlation_id"] for r in sweep_lines} <= set(ticks.values())
+    every_tick = {
+        record["correlation_id"]
+        for record in records["beat"]
+        if BEAT_SENT_ANY.match(record["message"])
+    }
+    assert set(ticks.values()) <= every_tick
     for record in records["beat"]:
         if record["message"].startswith("Scheduler: Sending due task"):
-            assert record["level"] == "DEBUG" and record["correlation_id"] in ticks.values()
+            assert record["level"] == "DEBUG" and record["correlation_id"] in every_tick
 
     # Nothing printed twice: each INFO-or-above line of a request or a task is unique
     # (at DEBUG, a library may well say the same thing twice in one second).
