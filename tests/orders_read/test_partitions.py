@@ -303,3 +303,46 @@ def test_an_order_placing_waits_for_its_customers_forgetting(settings, no_nudge)
         holder.join(30)
         placing.join(30)
     assert OrderView.objects.using("read").filter(order_id=order_id).exists()
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True, databases=BOTH_DATABASES)
+def test_a_runner_finding_its_partition_leased_leaves_it_to_the_holder_which_reads_again(
+    settings, no_nudge, monkeypatch
+):
+    """An order of a partition is placed just after its holder read the feed, and the
+    runner its nudge starts passes the partition over at once (SKIP LOCKED): the holder,
+    reading once more after it commits, applies the order all the same."""
+    import threading
+
+    from django.db import connections
+
+    settings.ORDINAL_PROJECTION_PARTITIONS = 2
+    catch_up()
+    placed = [place("gina", line("A-1"))]
+    mine = partitions.partition_of(placed[0], 2)
+    passed_over: list[int] = []
+    read_partition = store.read_partition
+
+    def read_then_place(*args, **kwargs):
+        page = read_partition(*args, **kwargs)
+        if not passed_over:
+            while partitions.partition_of(placed[-1], 2) != mine or len(placed) == 1:
+                placed.append(place("gina", line("B-2")))
+
+            def nudged() -> None:
+                passed_over.append(runner.projection_catch_up("customer_summary", partition=mine))
+                connections.close_all()
+
+            other = threading.Thread(target=nudged)
+            other.start()
+            other.join(30)
+        return page
+
+    monkeypatch.setattr(store, "read_partition", read_then_place)
+    runner.projection_catch_up("customer_summary", partition=mine)
+
+    assert passed_over == [0]  # it did not wait for the holder
+    in_mine = [order for order in placed if partitions.partition_of(order, 2) == mine]
+    summary = CustomerSummary.objects.using("read").get(customer_id="gina")
+    assert summary.orders_count == len(in_mine) >= 2
