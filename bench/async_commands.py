@@ -245,10 +245,10 @@ accepting is no cheaper than running, and on one 2-core machine the worker runni
 accepted commands takes cores from gunicorn. Running one costs the synchronous
 command's work plus taking the entry (one UPDATE ... RETURNING) and storing its outcome
 (one UPDATE in the command's own transaction), and the worker also runs each command's
-projection catch-up: measured in a worker, about 40 ms for each of the two tasks, so one
-worker of 2 processes runs fewer commands per second than gunicorn answers
-synchronously. Async commands absorb bursts (the 202 stays fast while the backlog
-waits in the inbox); capacity comes from more workers, on other machines.
+projection catch-up (about 40 ms each in a worker on a loaded machine), so one worker of
+2 processes runs fewer commands per second than gunicorn answers synchronously. Async
+commands absorb bursts (the 202 stays fast while the backlog waits in the inbox);
+capacity comes from more workers, on other machines.
 """
 
 
