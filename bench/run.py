@@ -123,7 +123,7 @@ def main() -> None:
     from . import privacy
 
     results.update(privacy.measure(args.runs, args.count, args.events))
-    results.update(async_measured(args.runs))
+    results.update(child_measured("async_commands", args.runs))
     results.update(child_measured("partitions", args.runs))
     subprocess.run(["redis-cli", "-u", setup.REDIS, "FLUSHDB"], capture_output=True)
     results["wall_seconds"] = time.perf_counter() - started
@@ -133,18 +133,6 @@ def main() -> None:
     print(report.table(results))
 
 
-def replica_measured(runs: int) -> dict:
-    """Item 12, in a child process: it starts private PostgreSQL servers and gunicorns."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "replica.json"
-        subprocess.run(
-            [sys.executable, "-m", "bench.replica", "--runs", str(runs), "--json", str(out)],
-            cwd=ROOT,
-            check=True,
-        )
-        return json.loads(out.read_text())
-
-
 def child_measured(module: str, runs: int) -> dict:
     """An item measured by `python -m bench.<module>` in a child process (databases of its
     own, Django set up there)."""
@@ -152,18 +140,6 @@ def child_measured(module: str, runs: int) -> dict:
         out = Path(folder) / f"{module}.json"
         subprocess.run(
             [sys.executable, "-m", f"bench.{module}", "--runs", str(runs), "--json", str(out)],
-            cwd=ROOT,
-            check=True,
-        )
-        return json.loads(out.read_text())
-
-
-def async_measured(runs: int) -> dict:
-    """Item 13, in a child process: it sets Django up on databases of its own."""
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "async.json"
-        subprocess.run(
-            [sys.executable, "-m", "bench.async_commands", "--runs", str(runs), "--json", str(out)],
             cwd=ROOT,
             check=True,
         )
@@ -194,9 +170,9 @@ def refresh(args: argparse.Namespace, started: float) -> None:
 
         results.update(privacy.measure(args.runs, args.count, args.events))
     if "replica" in args.only:
-        results.update(replica_measured(args.runs))
+        results.update(child_measured("replica", args.runs))
     if "async" in args.only:
-        results.update(async_measured(args.runs))
+        results.update(child_measured("async_commands", args.runs))
     if "partitions" in args.only:
         results.update(child_measured("partitions", args.runs))
     # Every refresh since the full run is listed, so the report says when each was measured.
