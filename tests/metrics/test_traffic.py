@@ -18,6 +18,19 @@ ORDER = {"currency": "EUR", "items": [{"sku": "A-1", "quantity": 2, "unit_price"
 
 
 @pytest.fixture
+def bad_sku_fails(monkeypatch):
+    """Product sales cannot project an order with SKU "BAD": its stream parks."""
+    original = ProductSalesProjector.on_order_placed
+
+    def on_order_placed(self, event):
+        if any(item["sku"] == "BAD" for item in event.data["items"]):
+            raise ValueError("cannot project SKU BAD")
+        original(self, event)
+
+    monkeypatch.setattr(ProductSalesProjector, "on_order_placed", on_order_placed)
+
+
+@pytest.fixture
 def no_nudge(monkeypatch):
     """Commands enqueue no catch-up: the test runs the projections itself."""
     monkeypatch.setattr("config.bootstrap.enqueue_catch_up", lambda position: None)
@@ -91,16 +104,8 @@ def test_queries_count_by_endpoint_and_status_and_are_timed(alice_client, scrape
 
 
 def test_projection_gauges_follow_the_log_a_catch_up_and_a_parked_stream(
-    alice_client, scrape, monkeypatch, no_nudge
+    alice_client, scrape, bad_sku_fails, no_nudge
 ):
-    original = ProductSalesProjector.on_order_placed
-
-    def on_order_placed(self, event):
-        if any(item["sku"] == "BAD" for item in event.data["items"]):
-            raise ValueError("cannot project SKU BAD")
-        original(self, event)
-
-    monkeypatch.setattr(ProductSalesProjector, "on_order_placed", on_order_placed)
     place(alice_client)
     place(alice_client, items=[{"sku": "BAD", "quantity": 1, "unit_price": "1.00"}])
     head = store.head_position()
@@ -126,7 +131,7 @@ def test_projection_gauges_follow_the_log_a_catch_up_and_a_parked_stream(
 
 
 def test_a_partitioned_projection_has_gauges_per_partition(
-    alice_client, scrape, monkeypatch, no_nudge, settings
+    alice_client, scrape, bad_sku_fails, no_nudge, settings
 ):
     from orders_read import partitions, runner
     from orders_read.retries import parked_retry
@@ -134,14 +139,6 @@ def test_a_partitioned_projection_has_gauges_per_partition(
     settings.ORDINAL_PROJECTION_PARTITIONS = 3
     for name in runner.projection_names():
         runner.projection_catch_up(name)  # split at the start
-    original = ProductSalesProjector.on_order_placed
-
-    def on_order_placed(self, event):
-        if any(item["sku"] == "BAD" for item in event.data["items"]):
-            raise ValueError("cannot project SKU BAD")
-        original(self, event)
-
-    monkeypatch.setattr(ProductSalesProjector, "on_order_placed", on_order_placed)
     place(alice_client, items=[{"sku": "BAD", "quantity": 1, "unit_price": "1.00"}])
     bad = store.read_all()[-1].stream_id
     mine = partitions.partition_of(bad, 3)
