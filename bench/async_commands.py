@@ -29,7 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
-from .stats import summarise
+from .stats import spread, summarise
 
 HERE = Path(__file__).resolve().parent
 WRITE_DB, READ_DB = "ordinal_bench_async_write", "ordinal_bench_async_read"
@@ -183,40 +183,34 @@ def measure(runs: int, seconds: float, clients: int, rate: float) -> dict:
 def rows(p: dict) -> list[tuple[str, str, str, str, str]]:
     """The report's rows of item 13 (bench/report.py)."""
 
-    def fmt(summary: dict, digits: int = 0) -> str:
-        f = f"{{:,.{digits}f}}"
-        return (
-            f"{f.format(summary['median'])} ({f.format(summary['min'])}-{f.format(summary['max'])})"
-        )
-
     burst_sync, burst_async = p["burst_sync"], p["burst_async"]
     steady_sync, steady_async = p["steady_sync"], p["steady_async"]
     ratio = burst_async["rps"]["median"] / burst_sync["rps"]["median"]
     return [
         (
             "13. POST /api/orders/ async, accepted (req/s)",
-            fmt(burst_async["rps"]),
-            "synchronous: " + fmt(burst_sync["rps"]),
+            spread(burst_async["rps"]),
+            "synchronous: " + spread(burst_sync["rps"]),
             f"{ratio:.2f}",
             "none: async absorbs bursts, workers add capacity",
         ),
         (
             "13. async commands run by 1 worker (2 processes), per s",
-            fmt(burst_async["drain_per_s"]),
+            spread(burst_async["drain_per_s"]),
             "",
             "",
             "",
         ),
         (
             "13. steady rate: answer p50 / p99 ms, async",
-            f"{fmt(steady_async['p50_ms'], 1)} / {fmt(steady_async['p99_ms'], 1)}",
-            f"synchronous: {fmt(steady_sync['p50_ms'], 1)} / {fmt(steady_sync['p99_ms'], 1)}",
+            f"{spread(steady_async['p50_ms'], 1)} / {spread(steady_async['p99_ms'], 1)}",
+            f"synchronous: {spread(steady_sync['p50_ms'], 1)} / {spread(steady_sync['p99_ms'], 1)}",
             f"{steady_async['p50_ms']['median'] / steady_sync['p50_ms']['median']:.2f}",
             "",
         ),
         (
             "13. steady rate: 202 to succeeded, p50 / p99 ms",
-            f"{fmt(steady_async['e2e_p50_ms'], 1)} / {fmt(steady_async['e2e_p99_ms'], 1)}",
+            f"{spread(steady_async['e2e_p50_ms'], 1)} / {spread(steady_async['e2e_p99_ms'], 1)}",
             "",
             "",
             "",

@@ -20,7 +20,7 @@ import os
 import time
 
 from . import setup
-from .stats import summarise
+from .stats import spread, summarise
 
 WRITE_DB, READ_DB = "ordinal_bench_part_write", "ordinal_bench_part_read"
 PARTITIONS = 4
@@ -146,28 +146,25 @@ def measure(runs: int, events: int) -> dict:
 def rows(p: dict) -> list[tuple[str, str, str, str, str]]:
     """The report's rows of item 14 (bench/report.py)."""
 
-    def fmt(summary: dict) -> str:
-        return f"{summary['median']:,.0f} ({summary['min']:,.0f}-{summary['max']:,.0f})"
-
     rates, ratios = p["rates"], p["ratios"]
     return [
         (
             "14. catch-up, 1 worker on 4 partitions (events/s)",
-            fmt(rates["1 worker"]),
-            "1 worker, not partitioned: " + fmt(rates["baseline"]),
+            spread(rates["1 worker"]),
+            "1 worker, not partitioned: " + spread(rates["baseline"]),
             f"{ratios['1 worker on 4 partitions / baseline']:.2f}",
             "about 1.0 (partitions cost little)",
         ),
         (
             "14. catch-up, 2 workers on 4 partitions (events/s)",
-            fmt(rates["2 workers"]),
+            spread(rates["2 workers"]),
             "1 worker on 4 partitions",
             f"{ratios['2 workers / 1 worker']:.2f}",
             "up to the cores free",
         ),
         (
             "14. catch-up, 4 workers on 4 partitions (events/s)",
-            fmt(rates["4 workers"]),
+            spread(rates["4 workers"]),
             "1 worker on 4 partitions",
             f"{ratios['4 workers / 1 worker']:.2f}",
             "up to the cores free",

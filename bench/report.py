@@ -1,11 +1,7 @@
 """Turn bench/results.json into the markdown of docs/BENCHMARKS.md."""
 
 from . import async_commands, partitions
-
-
-def _fmt(summary: dict, digits: int = 0) -> str:
-    f = f"{{:,.{digits}f}}"
-    return f"{f.format(summary['median'])} ({f.format(summary['min'])}-{f.format(summary['max'])})"
+from .stats import spread
 
 
 def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
@@ -15,20 +11,20 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(
             (
                 "1. append, 1 event/tx, 1 writer (events/s)",
-                _fmt(a["ordinal_events_per_s"]),
-                "raw psycopg INSERT: " + _fmt(a["baseline_raw_insert_per_s"]),
+                spread(a["ordinal_events_per_s"]),
+                "raw psycopg INSERT: " + spread(a["baseline_raw_insert_per_s"]),
                 f"{a['ratio']:.2f}",
                 a["target"],
             )
         )
         a = r["append_four_writers"]
-        baseline = "Ordinal 1 writer: " + _fmt(a["baseline_single_writer_per_s"])
+        baseline = "Ordinal 1 writer: " + spread(a["baseline_single_writer_per_s"])
         if "raw_ratio" in a:
             baseline += f" (raw INSERT, 4 writers / 1: {a['raw_ratio']:.2f})"
         rows.append(
             (
                 "2. append, 4 writers (events/s, total)",
-                _fmt(a["ordinal_events_per_s"]),
+                spread(a["ordinal_events_per_s"]),
                 baseline,
                 f"{a['ratio']:.2f}",
                 a["target"],
@@ -39,8 +35,8 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(
             (
                 "3. POST /api/orders/ over HTTP (req/s)",
-                _fmt(c["ordinal_requests_per_s"]),
-                "DRF ModelViewSet create: " + _fmt(c["baseline_drf_modelviewset_per_s"]),
+                spread(c["ordinal_requests_per_s"]),
+                "DRF ModelViewSet create: " + spread(c["baseline_drf_modelviewset_per_s"]),
                 f"{c['ratio']:.2f}",
                 c["target"],
             )
@@ -54,7 +50,7 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
             (
                 f"5. projection lag at {lag['commands_per_s']['median']:.0f} commands/s, "
                 "p50 / p99 ms",
-                _fmt(lag["lag_p50_ms"], 1) + " / " + _fmt(lag["lag_p99_ms"], 1),
+                spread(lag["lag_p50_ms"], 1) + " / " + spread(lag["lag_p99_ms"], 1),
                 "none (target only)",
                 "-",
                 lag["target"],
@@ -69,8 +65,8 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
             rows.append(
                 (
                     label,
-                    _fmt(q["ordinal_p50_ms"], 2),
-                    "DRF over joined write tables: " + _fmt(q["baseline_p50_ms"], 2),
+                    spread(q["ordinal_p50_ms"], 2),
+                    "DRF over joined write tables: " + spread(q["baseline_p50_ms"], 2),
                     f"{q['ratio']:.2f}",
                     q["target"],
                 )
@@ -81,8 +77,8 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(
             (
                 f"6. GET list page (20) at {large:,} orders, p50 ms",
-                _fmt(q["p50_ms_large"], 2),
-                f"Ordinal at {small:,} orders: " + _fmt(q["p50_ms_small"], 2),
+                spread(q["p50_ms_large"], 2),
+                f"Ordinal at {small:,} orders: " + spread(q["p50_ms_small"], 2),
                 f"{q['ratio']:.2f}",
                 q["target"],
             )
@@ -93,8 +89,8 @@ def _rows(r: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(
             (
                 f"9. product-sales ?as_of= at {large:,} events, ms",
-                _fmt(q["ms_large"], 2),
-                f"Ordinal at {small:,} events: " + _fmt(q["ms_small"], 2),
+                spread(q["ms_large"], 2),
+                f"Ordinal at {small:,} events: " + spread(q["ms_small"], 2),
                 f"{q['ratio']:.2f}",
                 q["target"],
             )
@@ -118,8 +114,8 @@ def _replica_rows(p: dict) -> list[tuple[str, str, str, str, str]]:
         rows.append(
             (
                 f"12. {label} through a replica (req/s)",
-                _fmt(entry["replica_rps"]),
-                "the read database: " + _fmt(entry["primary_rps"]),
+                spread(entry["replica_rps"]),
+                "the read database: " + spread(entry["primary_rps"]),
                 f"{entry['ratio_rps']:.2f}",
                 "about 1.0 (a replica adds its capacity)",
             )
@@ -128,8 +124,8 @@ def _replica_rows(p: dict) -> list[tuple[str, str, str, str, str]]:
     rows.append(
         (
             "12. read-your-writes through a replica, p50 ms",
-            _fmt(entry["replica_p50_ms"], 1),
-            "the read database: " + _fmt(entry["primary_p50_ms"], 1),
+            spread(entry["replica_p50_ms"], 1),
+            "the read database: " + spread(entry["primary_p50_ms"], 1),
             f"{entry['ratio_p50_ms']:.2f}",
             "about 1.0",
         )
@@ -143,16 +139,16 @@ def _privacy_rows(p: dict) -> list[tuple[str, str, str, str, str]]:
     return [
         (
             "11. PlaceOrder with an address, sealed, 1 writer (commands/s)",
-            _fmt(a["sealed_commands_per_s"]),
-            "the same in clear: " + _fmt(a["clear_commands_per_s"]),
+            spread(a["sealed_commands_per_s"]),
+            "the same in clear: " + spread(a["clear_commands_per_s"]),
             f"{a['ratio']:.2f}",
             a["target"],
         ),
         (
             f"11. rebuild order_view, {b['events']:,} events, sealed log (events/s; "
             f"{b['sealed_seconds_median']:.1f} s)",
-            _fmt(b["sealed_events_per_s"]),
-            "the same log in clear: " + _fmt(b["clear_events_per_s"]),
+            spread(b["sealed_events_per_s"]),
+            "the same log in clear: " + spread(b["clear_events_per_s"]),
             f"{b['ratio']:.2f}",
             b["target"],
         ),
@@ -162,14 +158,15 @@ def _privacy_rows(p: dict) -> list[tuple[str, str, str, str, str]]:
 def _rebuild_rows(value: dict) -> list[tuple[str, str, str, str, str]]:
     """Item 4: one rebuild against the library's read+decode, its projection runner (the
     peer) and a set-based SQL replay (the ceiling), one row each."""
-    ordinal, targets = _fmt(value["ordinal_events_per_s"]), value["targets"]
+    ordinal, targets = spread(value["ordinal_events_per_s"]), value["targets"]
     peer, peer_events = value["baseline_eventsourcing_projection_per_s"], value["peer_events"]
     rows = [
         (
             f"4. rebuild all read models, {value['events']:,} events (events/s; "
             f"{value['ordinal_seconds_median']:.1f} s)",
             ordinal,
-            "eventsourcing read+decode: " + _fmt(value["baseline_eventsourcing_read_decode_per_s"]),
+            "eventsourcing read+decode: "
+            + spread(value["baseline_eventsourcing_read_decode_per_s"]),
             f"{value['ratio']:.2f}",
             targets["read_decode"],
         )
@@ -180,7 +177,7 @@ def _rebuild_rows(value: dict) -> list[tuple[str, str, str, str, str]]:
             (
                 "4. the same rebuild, against the peer",
                 ordinal,
-                f"eventsourcing projection runner{short}: {_fmt(peer)}",
+                f"eventsourcing projection runner{short}: {spread(peer)}",
                 f"{value['ratio_peer']:.2f}",
                 targets["peer"],
             )
@@ -199,7 +196,7 @@ def _rebuild_rows(value: dict) -> list[tuple[str, str, str, str, str]]:
         (
             "4. the same rebuild, against the ceiling",
             ordinal,
-            "set-based SQL replay: " + _fmt(value["baseline_sql_replay_per_s"]),
+            "set-based SQL replay: " + spread(value["baseline_sql_replay_per_s"]),
             f"{value['ratio_ceiling']:.2f}",
             targets["ceiling"],
         )
@@ -235,14 +232,14 @@ def _snapshot_rows(s: dict) -> list[str]:
         f"| 8. aggregate load with snapshots (every {every} events) | median ms (min-max) "
         "| ratio to the 10-event load | target |",
         "|---|---|---|---|",
-        f"| {n}-event order, snapshot at its head | {_fmt(s['with_snapshot_ms'], 2)} "
+        f"| {n}-event order, snapshot at its head | {spread(s['with_snapshot_ms'], 2)} "
         f"| {s['ratio_with_vs_ten_events']:.2f} | {s['target']} |",
-        f"| {n}-event order, snapshots not used | {_fmt(s['without_snapshot_ms'], 2)} "
+        f"| {n}-event order, snapshots not used | {spread(s['without_snapshot_ms'], 2)} "
         f"| {s['without_snapshot_ms']['median'] / s['ten_events_ms']['median']:.2f} "
         f"| with/without: {s['ratio_with_vs_without']:.3f} |",
         f"| {s['events'] - 1:,}-event order, snapshot {every - 1} events behind (worst case) "
-        f"| {_fmt(s['worst_case_ms'], 2)} | {s['ratio_worst_case_vs_ten_events']:.2f} | - |",
-        f"| 10-event order, no snapshot | {_fmt(s['ten_events_ms'], 2)} | 1.00 | - |",
+        f"| {spread(s['worst_case_ms'], 2)} | {s['ratio_worst_case_vs_ten_events']:.2f} | - |",
+        f"| 10-event order, no snapshot | {spread(s['ten_events_ms'], 2)} | 1.00 | - |",
     ]
 
 
@@ -336,12 +333,12 @@ def privacy(r: dict) -> str:
 
 | measure (medians over {p["runs"]} runs, min-max) | sealed | in clear | sealed / clear | goal |
 |---|---|---|---|---|
-| PlaceOrder with an address (commands/s) | {_fmt(a["sealed_commands_per_s"])} \
-| {_fmt(a["clear_commands_per_s"])} | {a["ratio"]:.2f} | within 10% (>= 0.90) |
+| PlaceOrder with an address (commands/s) | {spread(a["sealed_commands_per_s"])} \
+| {spread(a["clear_commands_per_s"])} | {a["ratio"]:.2f} | within 10% (>= 0.90) |
 | PlaceOrder with no address (commands/s; context) | - \
-| {_fmt(a["no_address_commands_per_s"])} | {a["ratio_no_address"]:.2f} (no address / clear) | - |
-| rebuild order_view, {b["events"]:,} events (events/s) | {_fmt(b["sealed_events_per_s"])} \
-| {_fmt(b["clear_events_per_s"])} | {b["ratio"]:.2f} | within 25% (>= 0.75) |
+| {spread(a["no_address_commands_per_s"])} | {a["ratio_no_address"]:.2f} (no address / clear) | - |
+| rebuild order_view, {b["events"]:,} events (events/s) | {spread(b["sealed_events_per_s"])} \
+| {spread(b["clear_events_per_s"])} | {b["ratio"]:.2f} | within 25% (>= 0.75) |
 
 Sealing adds {added_ms:.2f} ms to a command (from the medians), {1 / a["ratio"]:.2f}x its \
 time in clear; the sealed rebuild took {b["sealed_seconds_median"]:.2f} s against \

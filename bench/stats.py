@@ -25,3 +25,9 @@ def rate(count: int, action: Callable[[], None]) -> float:
     start = time.perf_counter()
     action()
     return count / (time.perf_counter() - start)
+
+
+def spread(summary: dict[str, float], digits: int = 0) -> str:
+    """Format a summary as the report shows it: "median (min-max)"."""
+    f = f"{{:,.{digits}f}}"
+    return f"{f.format(summary['median'])} ({f.format(summary['min'])}-{f.format(summary['max'])})"
